@@ -1,0 +1,22 @@
+#pragma once
+#include "cc/http/router.hpp"
+#include "cc/intake/intake_service.hpp"
+
+namespace cc::api {
+
+/// @brief POST /__cc/inbound and /__cc/inbound/batch: thin handlers over the intake.
+class inbound_api {
+public:
+    /// @brief Body limits from the SPEC: 32 KiB for one event, 1 MiB for a batch.
+    static constexpr std::size_t single_body_limit = 32 * 1024;
+    static constexpr std::size_t batch_body_limit = 1024 * 1024;
+
+    explicit inbound_api(intake::intake_service& intake);
+    void register_routes(web::router& routes);
+
+private:
+    intake::inbound_call call_of(web::request_context& ctx);
+    intake::intake_service& intake_;
+};
+
+}  // namespace cc::api

@@ -1,0 +1,24 @@
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include "cc/keys/key_service.hpp"
+#include "cc/storage/records.hpp"
+
+namespace cc::api {
+
+/// @brief JSON of a domain: domain, plan, key_limit (null = unlimited), active_keys, created_at.
+nlohmann::json to_json(const keys::domain_view& d);
+
+/// @brief The SPEC's key object; never the key's value or hash.
+nlohmann::json to_json(const keys::key_view& k);
+
+/// @brief An event as listed by GET /admin/events.
+nlohmann::json to_json(const storage::event_record& e);
+
+/// @brief An audit entry.
+nlohmann::json to_json(const storage::audit_record& a);
+
+/// @brief An RFC 3339 time, or null.
+nlohmann::json time_or_null(const std::optional<util::millis>& at);
+
+}  // namespace cc::api

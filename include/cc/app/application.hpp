@@ -1,0 +1,14 @@
+#pragma once
+#include "cc/config/config.hpp"
+
+namespace cc::app {
+
+/// @brief Runs the service until SIGTERM or SIGINT: opens and migrates storage, loads
+/// the key index, serves HTTP, then drains, commits what was acked, flushes last-used
+/// times and returns the exit code (0 on a clean stop).
+int serve(const config::settings& settings);
+
+/// @brief Applies the migrations and exits.
+int migrate(const config::settings& settings);
+
+}  // namespace cc::app

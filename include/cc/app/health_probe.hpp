@@ -1,0 +1,10 @@
+#pragma once
+#include <string>
+
+namespace cc::app {
+
+/// @brief GET /healthz on `host_port`; true on a 200 within 3 seconds. Used by the
+/// container's HEALTHCHECK so the image needs no curl.
+bool probe_health(const std::string& host_port);
+
+}  // namespace cc::app

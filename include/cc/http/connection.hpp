@@ -1,0 +1,34 @@
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cc/net.hpp"
+#include "cc/http/router.hpp"
+#include "cc/http/server.hpp"
+
+namespace cc::web {
+
+/// @brief What the server knows of one open connection, so that draining and the
+/// connection cap can close idle ones. Touched only on the connection's strand,
+/// except `idle`, which the server reads to pick a victim.
+struct connection_slot {
+    net::any_io_executor executor;
+    beast::tcp_stream* stream = nullptr;  ///< null once the connection has ended
+    std::atomic<bool> idle{true};         ///< waiting for a request, nothing in flight
+};
+
+/// @brief Shared state a connection needs from its server.
+struct connection_env {
+    const server_options& options;
+    const router& routes;
+    const std::atomic<bool>& draining;
+};
+
+/// @brief Serves one connection: reads requests (header limit, per-route body limit,
+/// timeouts), routes them, writes responses with X-Request-Id, logs each one.
+net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, std::shared_ptr<connection_slot> slot);
+
+}  // namespace cc::web

@@ -1,0 +1,57 @@
+#pragma once
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "cc/util/outcome.hpp"
+
+namespace cc::web {
+
+namespace bhttp = boost::beast::http;
+
+/// @brief A request whose body has been read whole (within the route's limit).
+using request = bhttp::request<bhttp::string_body>;
+/// @brief The one response type of the service.
+using response = bhttp::response<bhttp::string_body>;
+
+/// @brief Everything a handler gets besides the request: no socket, no stream.
+struct request_context {
+    request& req;
+    std::string request_id;
+    std::string client_ip;
+    std::string route;  ///< the route's pattern, e.g. "/admin/keys/{id}" (for logs and metrics)
+    std::vector<std::pair<std::string, std::string>> path_params;
+    // Filled by handlers for the access log; never a secret.
+    std::string log_domain;
+    std::string log_key_prefix;
+    std::string log_error;
+
+    /// @brief A path parameter by name (empty when absent).
+    const std::string& param(const std::string& name) const;
+};
+
+/// @brief Delivers the response; called exactly once, from any thread.
+using responder = std::function<void(response)>;
+
+/// @brief A route's handler: takes a request, answers through the responder.
+using handler = std::function<void(request_context&, responder)>;
+
+/// @brief The HTTP status of one of the contract's error codes.
+bhttp::status status_for(const std::string& code);
+
+/// @brief A JSON response.
+response json_response(bhttp::status status, const nlohmann::json& body, unsigned version = 11);
+
+/// @brief The one error builder: the SPEC's error shape, with the request id,
+/// details where given, and Retry-After where the failure says when to retry.
+response error_response(const request_context& ctx, const util::failure& failure);
+
+/// @brief An error response without a routed request (parse errors, limits, timeouts).
+response error_response(const std::string& request_id, unsigned version, const util::failure& failure);
+
+}  // namespace cc::web

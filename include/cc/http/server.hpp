@@ -1,0 +1,55 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cc::web {
+
+class router;
+
+/// @brief Limits and timeouts of the HTTP server.
+struct server_options {
+    int threads = 1;
+    int header_timeout_ms = 10'000;
+    int body_timeout_ms = 30'000;
+    int idle_timeout_ms = 60'000;
+    int max_connections = 10'000;
+    int max_header_bytes = 16 * 1024;
+    int shutdown_grace_ms = 10'000;
+    std::vector<std::string> trusted_proxies;  ///< peers whose X-Forwarded-For is believed
+};
+
+/// @brief The HTTP/1.1 server: worker threads running one io_context, a coroutine
+/// per connection on its own strand, graceful draining. Never throws from the
+/// network path; errors are error_codes.
+class server {
+public:
+    explicit server(server_options options);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// @brief Listens on `host:port` (port 0 picks one) for `routes`, which must outlive
+    /// the server. Returns the bound address. Throws std::runtime_error when it cannot bind.
+    std::string listen(const std::string& host_port, const router& routes);
+
+    /// @brief Serves on the worker threads until drained; returns when all have stopped.
+    void run();
+
+    /// @brief Starts a graceful stop, from any thread: stop accepting, close idle
+    /// connections, let in-flight requests finish (bounded by the grace), then stop.
+    void drain();
+
+    /// @brief True once draining has begun (readiness turns false).
+    bool draining() const noexcept;
+
+    /// @brief Open client connections.
+    std::size_t connections() const;
+
+    struct impl;
+
+private:
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace cc::web

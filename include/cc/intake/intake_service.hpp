@@ -1,0 +1,85 @@
+#pragma once
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cc/config/config.hpp"
+#include "cc/intake/event_writer.hpp"
+#include "cc/keys/key_registry.hpp"
+#include "cc/util/clock.hpp"
+#include "cc/util/outcome.hpp"
+#include "cc/util/random.hpp"
+
+namespace cc::intake {
+
+/// @brief What the intake needs of an inbound HTTP request (nothing of HTTP itself).
+struct inbound_call {
+    std::optional<std::string> api_key;  ///< the X-CC-Api-Key header
+    std::string host;                    ///< the Host header
+    std::string content_type;
+    std::string body;
+    std::string client_ip;
+    /// @brief Told which key made the call once it is known (for the access log).
+    std::function<void(const keys::key_state&)> on_identified;
+};
+
+/// @brief One event's result: "accepted" or "duplicate", with its event_id.
+struct event_receipt {
+    std::string status;
+    std::string event_id;
+};
+
+/// @brief One entry of a batch's results.
+struct batch_item {
+    std::size_t index = 0;
+    std::string status;  ///< accepted, duplicate or rejected
+    std::optional<std::string> event_id;
+    std::optional<util::failure> error;
+};
+
+/// @brief A batch's counts and per-index results.
+struct batch_receipt {
+    std::size_t accepted = 0;
+    std::size_t duplicates = 0;
+    std::size_t rejected = 0;
+    std::vector<batch_item> results;
+};
+
+template <typename T>
+using reply = std::function<void(util::outcome<T>)>;
+
+/// @brief The inbound pipeline: authenticate (from memory), rate-limit, parse,
+/// validate, then hand to the group-commit writer. Replies exactly once, possibly
+/// from the writer's thread.
+class intake_service {
+public:
+    intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
+                   util::random_source& random, std::map<std::string, config::rate_limit> rate_limits);
+
+    void receive_one(inbound_call call, reply<event_receipt> done);
+    void receive_batch(inbound_call call, reply<batch_receipt> done);
+
+    /// @brief At most this many events in one batch.
+    static constexpr std::size_t max_batch_events = 500;
+
+private:
+    struct authorized {
+        keys::key_lookup key;
+        util::millis now = 0;
+    };
+    util::outcome<authorized> admit(const inbound_call& call);
+    std::string new_event_id();
+
+    keys::key_registry& registry_;
+    event_writer& writer_;
+    const util::clock& clock_;
+    util::random_source& random_;
+    std::map<std::string, config::rate_limit> rate_limits_;
+};
+
+/// @brief Checks a Content-Type: "json", "form", or nullopt for anything else.
+std::optional<std::string> media_kind(const std::string& content_type);
+
+}  // namespace cc::intake

@@ -1,0 +1,74 @@
+#pragma once
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace cc::ops {
+
+/// @brief Counters keyed by a small, bounded set of label values (never a domain or key).
+class counter_family {
+public:
+    counter_family(std::string name, std::string help, std::vector<std::string> label_names);
+    void inc(const std::vector<std::string>& label_values, std::uint64_t by = 1);
+    void render(std::string& out) const;
+
+private:
+    std::string name_, help_;
+    std::vector<std::string> label_names_;
+    mutable std::shared_mutex mutex_;
+    std::map<std::vector<std::string>, std::unique_ptr<std::atomic<std::uint64_t>>> values_;
+};
+
+/// @brief A histogram per label set, with fixed buckets.
+class histogram_family {
+public:
+    histogram_family(std::string name, std::string help, std::vector<std::string> label_names,
+                     std::vector<double> buckets);
+    void observe(const std::vector<std::string>& label_values, double value);
+    void render(std::string& out) const;
+
+private:
+    struct series {
+        explicit series(std::size_t buckets) : counts(buckets) {}
+        std::vector<std::atomic<std::uint64_t>> counts;  // one per bucket, not cumulative
+        std::atomic<std::uint64_t> count{0};
+        std::atomic<double> sum{0};
+    };
+    std::string name_, help_;
+    std::vector<std::string> label_names_;
+    std::vector<double> buckets_;
+    mutable std::shared_mutex mutex_;
+    std::map<std::vector<std::string>, std::unique_ptr<series>> values_;
+};
+
+/// @brief Every metric the service exports at GET /metrics (Prometheus text format).
+class metrics {
+public:
+    metrics();
+
+    counter_family http_requests;        ///< route, method, status
+    histogram_family http_duration;      ///< route
+    counter_family events;               ///< outcome: accepted, duplicate, rejected
+    counter_family auth_failures;        ///< reason
+    counter_family rate_limited;         ///< plan
+    histogram_family commit_batch_size;
+    histogram_family commit_duration;
+    counter_family commit_failures;
+    std::atomic<std::int64_t> writer_queue_depth{0};
+    std::atomic<std::int64_t> open_connections{0};
+    std::atomic<std::int64_t> keys_loaded{0};
+    double start_time_seconds = 0;
+
+    /// @brief The exposition text.
+    std::string render() const;
+};
+
+/// @brief The process-wide metrics.
+metrics& global_metrics();
+
+}  // namespace cc::ops

@@ -1,0 +1,45 @@
+#pragma once
+#include <memory>
+#include <mutex>
+
+#include "cc/storage/migrations.hpp"
+#include "cc/storage/sqlite/database.hpp"
+#include "cc/storage/store.hpp"
+
+namespace cc::storage::sqlite {
+
+/// @brief The SQLite store: WAL mode, one connection per role so that event commits,
+/// admin changes and listings do not queue behind each other in this process.
+class sqlite_storage final : public store {
+public:
+    /// @brief Opens (creating if needed) and migrates the database at `options.path`.
+    explicit sqlite_storage(const connection_options& options);
+
+    /// @brief What the start-up migration run did.
+    const migration_report& migrations() const noexcept { return migrations_; }
+
+    std::unique_ptr<admin_transaction> begin_admin(bool write = true) override;
+    std::vector<domain_record> load_domains() override;
+    std::vector<key_record> load_keys() override;
+    std::int64_t registry_version() override;
+    std::vector<insert_outcome> insert_events(std::span<const event_insert> events) override;
+    page<event_record> list_events(const listing_query& query) override;
+    page<audit_record> list_audit(const listing_query& query) override;
+    std::int64_t purge_events(util::millis before, int limit) override;
+    void save_last_used(std::span<const last_used_update> updates) override;
+    void check() override;
+
+private:
+    /// @brief A connection and the lock that serializes its use.
+    struct connection {
+        std::mutex mutex;
+        std::unique_ptr<database> db;
+    };
+
+    migration_report migrations_;
+    connection writer_;  ///< event inserts (group commit)
+    connection admin_;   ///< admin transactions, last-used writes, purges
+    connection reader_;  ///< listings and loads; WAL lets it read while others write
+};
+
+}  // namespace cc::storage::sqlite

@@ -1,0 +1,61 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace cc::storage::sqlite {
+
+/// @brief A prepared statement. Parameters are always bound, never spliced into SQL.
+/// Reused: `reset()` (or the scope guard) readies it for the next execution.
+class statement {
+public:
+    statement(sqlite3* db, std::string_view sql);
+
+    statement& bind(int index, std::int64_t value);
+    statement& bind(int index, std::string_view value);
+    statement& bind(int index, const std::optional<std::string>& value);
+    statement& bind(int index, const std::optional<std::int64_t>& value);
+    statement& bind_blob(int index, const void* data, std::size_t size);
+    statement& bind_null(int index);
+
+    /// @brief Runs one step; true while a row is available.
+    bool step();
+    /// @brief Runs a statement that returns no rows.
+    void run();
+    /// @brief Clears bindings and rewinds, so the statement can run again.
+    void reset() noexcept;
+
+    std::int64_t column_int64(int index) const;
+    std::string column_text(int index) const;
+    std::optional<std::string> column_optional_text(int index) const;
+    std::optional<std::int64_t> column_optional_int64(int index) const;
+    std::string column_blob(int index) const;
+
+private:
+    struct finalizer {
+        void operator()(sqlite3_stmt* stmt) const noexcept;
+    };
+    sqlite3* db_;
+    std::unique_ptr<sqlite3_stmt, finalizer> stmt_;
+};
+
+/// @brief Resets a reused statement when the scope ends, whatever happened.
+class statement_scope {
+public:
+    explicit statement_scope(statement& stmt) : stmt_(stmt) {}
+    ~statement_scope() { stmt_.reset(); }
+    statement_scope(const statement_scope&) = delete;
+    statement_scope& operator=(const statement_scope&) = delete;
+    statement* operator->() { return &stmt_; }
+    statement& operator*() { return stmt_; }
+
+private:
+    statement& stmt_;
+};
+
+}  // namespace cc::storage::sqlite

@@ -1,0 +1,83 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cc/storage/records.hpp"
+
+namespace cc::storage {
+
+/// @brief A read-write transaction over domains, keys and the audit log. Every admin
+/// change runs in one, so checks (such as the plan limit) and writes are atomic even
+/// against another process. Rolls back on destruction unless committed.
+class admin_transaction {
+public:
+    virtual ~admin_transaction() = default;
+
+    virtual std::optional<domain_record> find_domain(std::string_view domain) = 0;
+    virtual std::vector<domain_record> list_domains() = 0;
+    virtual void upsert_domain(const domain_record& domain) = 0;
+    virtual void delete_domain(std::string_view domain) = 0;
+
+    virtual std::int64_t count_keys(std::string_view domain) = 0;
+    /// @brief Keys that are active and not expired at `now`: what the plan limit counts.
+    virtual std::int64_t count_active_keys(std::string_view domain, util::millis now) = 0;
+    virtual std::optional<key_record> find_key(std::string_view id) = 0;
+    /// @brief The domain's keys, newest first.
+    virtual std::vector<key_record> list_keys(std::string_view domain) = 0;
+    virtual void insert_key(const key_record& key) = 0;
+    /// @brief Writes name, status, revoked_at and expires_at.
+    virtual void update_key(const key_record& key) = 0;
+    virtual void delete_key(std::string_view id) = 0;
+
+    virtual void append_audit(const audit_record& entry) = 0;
+    /// @brief See store::registry_version.
+    virtual std::int64_t registry_version() = 0;
+
+    /// @brief Makes the changes durable; throws storage_error when it cannot.
+    virtual void commit() = 0;
+};
+
+/// @brief Outcome of storing one event.
+enum class insert_outcome { inserted, duplicate };
+
+/// @brief Filter and cursor of an audit or event listing.
+struct listing_query {
+    std::optional<std::string> domain;
+    std::optional<std::int64_t> before;  ///< exclusive cursor
+    int limit = 50;
+};
+
+/// @brief Everything the service stores. One implementation per backend (SQLite now);
+/// it knows nothing of HTTP or JSON. Thread-safe. Throws storage_error.
+class store {
+public:
+    virtual ~store() = default;
+
+    /// @brief Starts an admin transaction; a read-only one takes no write lock.
+    virtual std::unique_ptr<admin_transaction> begin_admin(bool write = true) = 0;
+
+    virtual std::vector<domain_record> load_domains() = 0;
+    virtual std::vector<key_record> load_keys() = 0;
+    /// @brief Changes whenever domains or keys change, in this process or another.
+    virtual std::int64_t registry_version() = 0;
+
+    /// @brief Stores a group of events in one transaction (group commit); returns one
+    /// outcome per event, in order. All or nothing: on error nothing is stored.
+    virtual std::vector<insert_outcome> insert_events(std::span<const event_insert> events) = 0;
+    virtual page<event_record> list_events(const listing_query& query) = 0;
+    virtual page<audit_record> list_audit(const listing_query& query) = 0;
+    /// @brief Deletes up to `limit` events received before `before`; returns how many.
+    virtual std::int64_t purge_events(util::millis before, int limit) = 0;
+
+    virtual void save_last_used(std::span<const last_used_update> updates) = 0;
+
+    /// @brief Throws when storage cannot serve (readiness).
+    virtual void check() = 0;
+};
+
+}  // namespace cc::storage

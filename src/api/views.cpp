@@ -1,0 +1,79 @@
+#include "cc/api/views.hpp"
+
+#include "cc/events/decimal.hpp"
+#include "cc/util/rfc3339.hpp"
+
+namespace cc::api {
+namespace {
+
+nlohmann::json text_or_null(const std::optional<std::string>& text) {
+    return text ? nlohmann::json(*text) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json time_or_null(const std::optional<util::millis>& at) {
+    return at ? nlohmann::json(util::format_rfc3339(*at)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json to_json(const keys::domain_view& d) {
+    return {{"domain", d.domain.domain},
+            {"plan", d.domain.plan},
+            {"key_limit", d.key_limit ? nlohmann::json(*d.key_limit) : nlohmann::json(nullptr)},
+            {"active_keys", d.active_keys},
+            {"created_at", util::format_rfc3339(d.domain.created_at)}};
+}
+
+nlohmann::json to_json(const keys::key_view& view) {
+    const auto& k = view.key;
+    return {{"id", k.id},
+            {"domain", k.domain},
+            {"name", k.name},
+            {"prefix", k.prefix},
+            {"status", view.status},
+            {"created_at", util::format_rfc3339(k.created_at)},
+            {"last_used_at", time_or_null(k.last_used_at)},
+            {"last_used_ip", text_or_null(k.last_used_ip)},
+            {"revoked_at", time_or_null(k.revoked_at)},
+            {"expires_at", time_or_null(k.expires_at)}};
+}
+
+nlohmann::json to_json(const storage::event_record& r) {
+    const auto& e = r.event;
+    nlohmann::json properties = nullptr;
+    if (e.properties) properties = nlohmann::json::parse(*e.properties, nullptr, false);
+    return {{"event_id", text_or_null(e.event_id)},
+            {"event", e.name},
+            {"domain", r.domain},
+            {"key_id", r.key_id},
+            {"key_name", text_or_null(r.key_name)},
+            {"email", text_or_null(e.email)},
+            {"email_sha256", text_or_null(e.email_sha256)},
+            {"phone", text_or_null(e.phone)},
+            {"phone_sha256", text_or_null(e.phone_sha256)},
+            {"external_id", text_or_null(e.external_id)},
+            {"click_id", text_or_null(e.click_id)},
+            // The number is for convenience; value_decimal is the exact stored text.
+            {"value", e.value ? nlohmann::json(events::decimal_to_double(*e.value)) : nlohmann::json(nullptr)},
+            {"value_decimal", text_or_null(e.value)},
+            {"currency", text_or_null(e.currency)},
+            {"timestamp", util::format_rfc3339(e.occurred_at)},
+            {"received_at", util::format_rfc3339(r.received_at)},
+            {"properties", properties},
+            {"raw", e.raw}};
+}
+
+nlohmann::json to_json(const storage::audit_record& a) {
+    nlohmann::json details = nullptr;
+    if (a.details) details = nlohmann::json::parse(*a.details, nullptr, false);
+    return {{"id", a.id},
+            {"at", util::format_rfc3339(a.at)},
+            {"action", a.action},
+            {"actor", a.actor},
+            {"client_ip", text_or_null(a.client_ip)},
+            {"domain", text_or_null(a.domain)},
+            {"key_id", text_or_null(a.key_id)},
+            {"details", details}};
+}
+
+}  // namespace cc::api

@@ -1,0 +1,140 @@
+#include "cc/app/application.hpp"
+
+#include <csignal>
+#include <pthread.h>
+
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/post.hpp>
+
+#include "cc/api/admin_api.hpp"
+#include "cc/api/inbound_api.hpp"
+#include "cc/api/ops_api.hpp"
+#include "cc/app/maintenance.hpp"
+#include "cc/http/router.hpp"
+#include "cc/http/server.hpp"
+#include "cc/intake/event_writer.hpp"
+#include "cc/intake/intake_service.hpp"
+#include "cc/keys/key_service.hpp"
+#include "cc/ops/logger.hpp"
+#include "cc/ops/metrics.hpp"
+#include "cc/storage/sqlite/sqlite_storage.hpp"
+#include "cc/storage/storage_error.hpp"
+
+namespace cc::app {
+namespace {
+
+storage::sqlite::connection_options storage_options(const config::settings& s) {
+    return {s.database, s.busy_timeout_ms, s.sqlite_synchronous, false};
+}
+
+web::server_options server_options(const config::settings& s) {
+    return {s.threads,           s.header_timeout_ms, s.body_timeout_ms,    s.idle_timeout_ms,
+            s.max_connections,   s.max_header_bytes,  s.shutdown_grace_ms, s.trusted_proxies};
+}
+
+/// @brief Blocks SIGTERM and SIGINT in every thread started after it, so that one
+/// thread can wait for them with sigwait.
+sigset_t block_stop_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    return set;
+}
+
+}  // namespace
+
+int migrate(const config::settings& settings) {
+    ops::init_logging(settings.log_level);
+    storage::sqlite::sqlite_storage store(storage_options(settings));
+    ops::log(spdlog::level::info, "migrated",
+             {{"database", settings.database},
+              {"applied", store.migrations().applied},
+              {"schema_version", store.migrations().current}});
+    ops::flush_logs();
+    return 0;
+}
+
+int serve(const config::settings& settings) {
+    ops::init_logging(settings.log_level);
+    const auto stop_signals = block_stop_signals();
+
+    storage::sqlite::sqlite_storage store(storage_options(settings));
+    util::system_clock clock;
+    keys::key_registry registry;
+    keys::key_service keys(store, registry, clock, util::system_random());
+    keys.reload();
+
+    intake::event_writer writer(store, static_cast<std::size_t>(settings.commit_max_events),
+                                static_cast<std::size_t>(settings.writer_queue_capacity));
+    intake::intake_service intake(registry, writer, clock, util::system_random(), settings.rate_limits);
+    auth::admin_authenticator admin_auth(settings.admin_tokens);
+    boost::asio::thread_pool blocking_pool(2);
+    api::admin_api admin(keys, store, admin_auth, settings.cors_origins,
+                         [&blocking_pool](std::function<void()> work) { boost::asio::post(blocking_pool, std::move(work)); });
+    api::inbound_api inbound(intake);
+
+    web::server server(server_options(settings));
+    api::ops_api ops_routes([&] {
+        if (server.draining()) return false;
+        store.check();
+        return true;
+    });
+
+    // The public listener carries intake and health; admin and metrics join it unless
+    // they have listeners of their own.
+    web::router public_routes, admin_routes, metrics_routes;
+    inbound.register_routes(public_routes);
+    ops_routes.register_health(public_routes);
+    admin.register_routes(settings.admin_listen.empty() ? public_routes : admin_routes);
+    ops_routes.register_metrics(settings.metrics_listen.empty() ? public_routes : metrics_routes);
+
+    nlohmann::json listening;
+    try {
+        listening["address"] = server.listen(settings.listen, public_routes);
+        if (!settings.admin_listen.empty()) listening["admin_address"] = server.listen(settings.admin_listen, admin_routes);
+        if (!settings.metrics_listen.empty()) {
+            listening["metrics_address"] = server.listen(settings.metrics_listen, metrics_routes);
+        }
+    } catch (const std::exception& e) {
+        ops::log(spdlog::level::critical, "cannot listen", {{"error", e.what()}});
+        ops::flush_logs();
+        writer.stop();
+        return 1;
+    }
+
+    maintenance background(store, registry, keys, std::chrono::milliseconds(settings.last_used_flush_ms),
+                           settings.retention_days);
+    if (!admin_auth.enabled()) {
+        ops::log(spdlog::level::warn, "admin API disabled",
+                 {{"hint", "no admin token is configured: set CC_ADMIN_TOKEN (e.g. CC_ADMIN_TOKEN=$(openssl rand -hex 32)) "
+                           "to enable /admin"}});
+    }
+    listening["version"] = CC_VERSION;
+    listening["database"] = settings.database;
+    listening["schema_version"] = store.migrations().current;
+    listening["keys"] = registry.key_count();
+    listening["threads"] = settings.threads;
+    ops::log(spdlog::level::info, "listening", listening);
+    ops::flush_logs();
+
+    // One thread waits for SIGTERM/SIGINT and starts the drain.
+    std::thread signal_waiter([&server, stop_signals] {
+        int signal = 0;
+        sigwait(&stop_signals, &signal);
+        ops::log(spdlog::level::info, "stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        server.drain();
+    });
+
+    server.run();                 // returns once in-flight requests are answered
+    signal_waiter.join();
+    writer.stop();                // commits everything already acknowledged or queued
+    blocking_pool.join();
+    background.stop();            // last flush of last-used times
+    ops::log(spdlog::level::info, "stopped", {{"connections_left", server.connections()}});
+    ops::flush_logs();
+    return 0;
+}
+
+}  // namespace cc::app

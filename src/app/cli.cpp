@@ -1,0 +1,172 @@
+#include "cc/app/cli.hpp"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cc/api/views.hpp"
+#include "cc/app/application.hpp"
+#include "cc/app/health_probe.hpp"
+#include "cc/config/config.hpp"
+#include "cc/keys/key_service.hpp"
+#include "cc/storage/sqlite/sqlite_storage.hpp"
+#include "cc/storage/storage_error.hpp"
+#include "cc/util/rfc3339.hpp"
+
+namespace cc::app {
+namespace {
+
+/// @brief Operator commands run against the database directly, as actor "cli".
+class operator_commands {
+public:
+    explicit operator_commands(const config::settings& s)
+        : store_({s.database, s.busy_timeout_ms, s.sqlite_synchronous, false}),
+          keys_(store_, registry_, clock_, util::system_random()) {}
+
+    keys::key_service& keys() { return keys_; }
+
+    /// @brief Prints the value as JSON, or the failure on stderr; returns the exit code.
+    template <typename T, typename Render>
+    static int print(const util::outcome<T>& result, Render render) {
+        if (!result.ok()) {
+            const auto& f = result.error();
+            std::cerr << "error: " << f.code << ": " << f.message << "\n";
+            for (const auto& d : f.details) std::cerr << "  " << d.field << ": " << d.problem << "\n";
+            return 1;
+        }
+        std::cout << render(result.value()).dump(2) << std::endl;
+        return 0;
+    }
+
+private:
+    storage::sqlite::sqlite_storage store_;
+    util::system_clock clock_;
+    keys::key_registry registry_;
+    keys::key_service keys_;
+};
+
+const keys::actor cli_actor{"cli", std::nullopt};
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+    CLI::App app{"cc-inbound: the CleanClicks inbound event and API-key service"};
+    app.fallthrough();
+    app.require_subcommand(0, 1);
+
+    std::optional<std::string> config_file;
+    app.add_option("--config", config_file, "JSON configuration file (also CC_CONFIG)");
+    std::map<std::string, std::string> flags;
+    for (const auto& s : config::all_settings()) {
+        app.add_option_function<std::string>(
+            s.flag, [&flags, name = s.name](const std::string& v) { flags[name] = v; },
+            s.help + " (env " + s.env + ", default " + s.default_text + ")");
+    }
+
+    auto* serve_cmd = app.add_subcommand("serve", "serve HTTP (the default)");
+    auto* migrate_cmd = app.add_subcommand("migrate", "apply database migrations and exit");
+    auto* health_cmd = app.add_subcommand("healthcheck", "exit 0 when GET /healthz on the listen address answers 200");
+
+    auto* domains_cmd = app.add_subcommand("domains", "manage domains and plans");
+    domains_cmd->require_subcommand(1);
+    std::string domain, plan, name, key_id, expires_at;
+    std::int64_t grace_seconds = 86'400;
+    auto* domains_set = domains_cmd->add_subcommand("set", "create a domain or change its plan");
+    domains_set->add_option("domain", domain)->required();
+    domains_set->add_option("plan", plan, "pulse, signal, clarity or command")->required();
+    auto* domains_list = domains_cmd->add_subcommand("list", "list domains");
+
+    auto* keys_cmd = app.add_subcommand("keys", "manage inbound integration keys");
+    keys_cmd->require_subcommand(1);
+    auto* keys_create = keys_cmd->add_subcommand("create", "create a key; prints the full key once");
+    keys_create->add_option("--domain", domain)->required();
+    keys_create->add_option("--name", name)->required();
+    keys_create->add_option("--expires-at", expires_at, "RFC 3339 time after which the key stops working");
+    auto* keys_list = keys_cmd->add_subcommand("list", "list a domain's keys");
+    keys_list->add_option("--domain", domain)->required();
+    auto* keys_revoke = keys_cmd->add_subcommand("revoke", "revoke a key");
+    auto* keys_restore = keys_cmd->add_subcommand("restore", "restore a revoked key");
+    auto* keys_delete = keys_cmd->add_subcommand("delete", "delete a key for good");
+    auto* keys_roll = keys_cmd->add_subcommand("roll", "issue a replacement key; the old one expires after the grace");
+    for (auto* cmd : {keys_revoke, keys_restore, keys_delete, keys_roll}) cmd->add_option("id", key_id)->required();
+    keys_roll->add_option("--grace-seconds", grace_seconds, "0 to 2592000, default 86400");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+
+    config::settings settings;
+    try {
+        config::sources sources;
+        sources.environment = config::process_environment();
+        if (config_file) {
+            sources.file = *config_file;
+        } else if (const auto it = sources.environment.find("CC_CONFIG"); it != sources.environment.end()) {
+            sources.file = it->second;
+        }
+        sources.flags = flags;
+        settings = config::load(sources);
+    } catch (const config::config_error& e) {
+        std::cerr << "cc-inbound: " << e.what() << std::endl;
+        return 2;
+    }
+
+    try {
+        if (migrate_cmd->parsed()) return migrate(settings);
+        if (health_cmd->parsed()) return probe_health(settings.listen) ? 0 : 1;
+        if (domains_cmd->parsed() || keys_cmd->parsed()) {
+            operator_commands ops(settings);
+            auto& k = ops.keys();
+            const auto domain_json = [](const auto& d) { return api::to_json(d); };
+            const auto key_json = [](const auto& v) { return api::to_json(v); };
+            const auto created_json = [](const keys::created_key& c) {
+                auto json = api::to_json(c.key);
+                json["key"] = c.value;
+                return json;
+            };
+            if (domains_set->parsed()) return ops.print(k.put_domain(domain, plan, cli_actor), domain_json);
+            if (domains_list->parsed()) {
+                return ops.print(k.list_domains(), [&](const auto& all) {
+                    nlohmann::json list = nlohmann::json::array();
+                    for (const auto& d : all) list.push_back(api::to_json(d));
+                    return list;
+                });
+            }
+            if (keys_create->parsed()) {
+                std::optional<util::millis> expiry;
+                if (!expires_at.empty()) {
+                    expiry = util::parse_rfc3339(expires_at);
+                    if (!expiry) {
+                        std::cerr << "error: --expires-at must be an RFC 3339 time\n";
+                        return 2;
+                    }
+                }
+                return ops.print(k.create_key(domain, name, expiry, cli_actor), created_json);
+            }
+            if (keys_list->parsed()) {
+                return ops.print(k.list_keys(domain), [](const keys::key_listing& l) {
+                    auto json = api::to_json(l.domain);
+                    json["keys"] = nlohmann::json::array();
+                    for (const auto& key : l.keys) json["keys"].push_back(api::to_json(key));
+                    return json;
+                });
+            }
+            if (keys_revoke->parsed()) return ops.print(k.revoke_key(key_id, cli_actor), key_json);
+            if (keys_restore->parsed()) return ops.print(k.restore_key(key_id, cli_actor), key_json);
+            if (keys_delete->parsed()) {
+                return ops.print(k.delete_key(key_id, cli_actor), [](const auto&) { return nlohmann::json{{"deleted", true}}; });
+            }
+            if (keys_roll->parsed()) return ops.print(k.roll_key(key_id, grace_seconds * 1000, cli_actor), created_json);
+        }
+        (void)serve_cmd;
+        return serve(settings);
+    } catch (const storage::storage_error& e) {
+        std::cerr << "cc-inbound: storage: " << e.what() << std::endl;
+        return 1;
+    }
+}
+
+}  // namespace cc::app

@@ -1,0 +1,79 @@
+#include "cc/app/maintenance.hpp"
+
+#include "cc/ops/logger.hpp"
+#include "cc/storage/storage_error.hpp"
+
+namespace cc::app {
+
+using namespace std::chrono;
+
+maintenance::maintenance(storage::store& store, keys::key_registry& registry, keys::key_service& keys,
+                         milliseconds interval, int retention_days)
+    : store_(store), registry_(registry), keys_(keys), interval_(interval), retention_days_(retention_days) {
+    thread_ = std::thread([this] { run(); });
+}
+
+maintenance::~maintenance() {
+    stop();
+}
+
+void maintenance::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ && !thread_.joinable()) return;
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    flush_last_used();
+}
+
+void maintenance::flush_last_used() {
+    auto updates = registry_.take_last_used();
+    if (updates.empty()) return;
+    try {
+        store_.save_last_used(updates);
+    } catch (const storage::storage_error& e) {
+        // Put them back for the next try: they are only times, but they are the user's.
+        for (const auto& u : updates) {
+            if (auto found = registry_.find_by_id(u.key_id)) keys::key_registry::touch(*found, u.at, u.ip);
+        }
+        ops::log(spdlog::level::warn, "last-used flush failed", {{"error", e.what()}});
+    }
+}
+
+void maintenance::purge_expired_events() {
+    const auto cutoff = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() -
+                        static_cast<std::int64_t>(retention_days_) * 24 * 3600 * 1000;
+    try {
+        // Small batches keep each delete short, so intake never waits long behind it.
+        for (int round = 0; round < 10; ++round) {
+            if (store_.purge_events(cutoff, 500) < 500) break;
+        }
+    } catch (const storage::storage_error& e) {
+        ops::log(spdlog::level::warn, "retention purge failed", {{"error", e.what()}});
+    }
+}
+
+void maintenance::run() {
+    auto next_purge = steady_clock::now() + seconds(10);
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        wake_.wait_for(lock, interval_, [this] { return stopping_; });
+        if (stopping_) break;
+        lock.unlock();
+        flush_last_used();
+        try {
+            keys_.reload_if_changed();
+        } catch (const storage::storage_error& e) {
+            ops::log(spdlog::level::warn, "key index reload failed", {{"error", e.what()}});
+        }
+        if (steady_clock::now() >= next_purge) {
+            purge_expired_events();
+            next_purge = steady_clock::now() + minutes(1);
+        }
+        lock.lock();
+    }
+}
+
+}  // namespace cc::app

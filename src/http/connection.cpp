@@ -1,0 +1,220 @@
+#include "cc/http/connection.hpp"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "cc/http/request_id.hpp"
+#include "cc/ops/logger.hpp"
+#include "cc/ops/metrics.hpp"
+
+namespace cc::web {
+namespace {
+
+using namespace std::chrono;
+using net::redirect_error;
+using net::use_awaitable;
+
+/// @brief Network errors that only mean the peer went away or we closed: not worth a log line.
+bool routine_error(const beast::error_code& ec) {
+    return ec == net::error::operation_aborted || ec == http::error::end_of_stream || ec == net::error::eof ||
+           ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::bad_descriptor ||
+           ec == net::error::broken_pipe;
+}
+
+/// @brief Awaits a handler's responder, resuming on the connection's strand.
+template <typename Token>
+auto async_handle(const handler& h, request_context& ctx, Token&& token) {
+    return net::async_initiate<Token, void(response)>(
+        [&h, &ctx](auto completion) {
+            using completion_t = decltype(completion);
+            auto shared = std::make_shared<completion_t>(std::move(completion));
+            auto executor = net::get_associated_executor(*shared);
+            h(ctx, [shared, executor](response res) {
+                net::post(executor, [shared, res = std::move(res)]() mutable { (*shared)(std::move(res)); });
+            });
+        },
+        token);
+}
+
+/// @brief The client's address: the peer, or what a trusted proxy says it forwarded for.
+std::string client_address(const std::string& peer, const request& req, const std::vector<std::string>& trusted) {
+    if (trusted.empty() || std::find(trusted.begin(), trusted.end(), peer) == trusted.end()) return peer;
+    const auto header = req["X-Forwarded-For"];
+    if (header.empty()) return peer;
+    // The right-most address not itself a trusted proxy is the one a proxy of ours saw.
+    std::string_view list(header.data(), header.size());
+    while (!list.empty()) {
+        const auto comma = list.rfind(',');
+        auto item = comma == std::string_view::npos ? list : list.substr(comma + 1);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!item.empty() && std::find(trusted.begin(), trusted.end(), item) == trusted.end()) return std::string(item);
+        if (comma == std::string_view::npos) break;
+        list = list.substr(0, comma);
+    }
+    return peer;
+}
+
+void log_access(const request_context& ctx, const response& res, std::string_view method, double seconds) {
+    auto& m = ops::global_metrics();
+    const auto status = std::to_string(res.result_int());
+    m.http_requests.inc({ctx.route, std::string(method), status});
+    m.http_duration.observe({ctx.route}, seconds);
+    const auto level = res.result_int() >= 500 ? spdlog::level::warn : spdlog::level::info;
+    if (!ops::should_log(level)) return;
+    nlohmann::json fields = {{"request_id", ctx.request_id},
+                             {"method", method},
+                             {"route", ctx.route},
+                             {"status", res.result_int()},
+                             {"latency_ms", seconds * 1000.0},
+                             {"client_ip", ctx.client_ip}};
+    if (!ctx.log_domain.empty()) fields["domain"] = ctx.log_domain;
+    if (!ctx.log_key_prefix.empty()) fields["key_prefix"] = ctx.log_key_prefix;
+    if (!ctx.log_error.empty()) fields["error"] = ctx.log_error;
+    ops::log(level, "request", fields);
+}
+
+/// @brief After a response that ends the connection: stop sending, then read and drop
+/// what the client still sends for a moment, so our answer is not lost to a reset.
+net::awaitable<void> linger_close(beast::tcp_stream& stream) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(seconds(2));
+    std::array<char, 16 * 1024> sink;
+    std::size_t drained = 0;
+    while (!ec && drained < (64u << 20)) {
+        drained += co_await stream.async_read_some(net::buffer(sink), redirect_error(use_awaitable, ec));
+    }
+    stream.socket().close(ec);
+}
+
+}  // namespace
+
+net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, std::shared_ptr<connection_slot> slot) {
+    auto& metrics = ops::global_metrics();
+    ++metrics.open_connections;
+    beast::tcp_stream stream(std::move(socket));
+    slot->stream = &stream;
+    beast::error_code ec;
+    const auto endpoint = stream.socket().remote_endpoint(ec);
+    const std::string peer = ec ? std::string("unknown") : endpoint.address().to_string();
+    beast::flat_buffer buffer;
+    bool first = true;
+    bool close_after = false;
+
+    while (!close_after) {
+        // Wait for the next request's first bytes: the idle (keep-alive) timeout applies.
+        if (buffer.size() == 0) {
+            slot->idle = true;
+            if (env.draining) break;
+            stream.expires_after(milliseconds(first ? env.options.header_timeout_ms : env.options.idle_timeout_ms));
+            const auto n = co_await stream.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
+            if (ec) break;
+            buffer.commit(n);
+        }
+        slot->idle = false;
+        first = false;
+
+        // A fresh parser per request, limits set before anything is read.
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(env.options.max_header_bytes));
+        parser.body_limit(router::unmatched_body_limit);
+        stream.expires_after(milliseconds(env.options.header_timeout_ms));
+        co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
+        const auto started = steady_clock::now();
+        std::string request_id;
+        if (ec) {
+            if (ec == http::error::header_limit) {
+                request_id = new_request_id();
+                auto res = error_response(request_id, 11,
+                                          {"request_header_fields_too_large", "The request headers are too large.", {}});
+                res.set("X-Request-Id", request_id);
+                res.keep_alive(false);
+                stream.expires_after(milliseconds(env.options.body_timeout_ms));
+                co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+                co_await linger_close(stream);
+            } else if (!routine_error(ec) && ec != http::error::partial_message) {
+                request_id = new_request_id();
+                auto res = error_response(request_id, 11, {"bad_request", "The request is not valid HTTP/1.1.", {}});
+                res.set("X-Request-Id", request_id);
+                res.keep_alive(false);
+                stream.expires_after(milliseconds(env.options.body_timeout_ms));
+                co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+                co_await linger_close(stream);
+            }
+            break;
+        }
+
+        auto& header = parser.get();
+        const auto incoming_id = header["X-Request-Id"];
+        request_id = is_valid_request_id(std::string_view(incoming_id.data(), incoming_id.size()))
+                         ? std::string(incoming_id)
+                         : new_request_id();
+        const auto [path, query] = split_target(std::string_view(header.target().data(), header.target().size()));
+        auto match = env.routes.match(header.method(), path);
+
+        // Refuse an oversized body from its declared length, before reading any of it.
+        std::optional<util::failure> early;
+        if (parser.content_length() && *parser.content_length() > match.body_limit) {
+            early = util::failure{"payload_too_large",
+                                  "The body exceeds this endpoint's limit of " + std::to_string(match.body_limit) + " bytes.",
+                                  {}};
+        }
+        if (!early && !parser.is_done()) {
+            if (beast::iequals(header[http::field::expect], "100-continue")) {
+                http::response<http::empty_body> go_on{http::status::continue_, header.version()};
+                stream.expires_after(milliseconds(env.options.body_timeout_ms));
+                co_await http::async_write(stream, go_on, redirect_error(use_awaitable, ec));
+                if (ec) break;
+            }
+            parser.body_limit(match.body_limit);
+            stream.expires_after(milliseconds(env.options.body_timeout_ms));
+            co_await http::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
+            if (ec == http::error::body_limit) {
+                early = util::failure{"payload_too_large", "The body exceeds this endpoint's limit.", {}};
+            } else if (ec) {
+                break;  // timeout or the client went away: nothing to answer
+            }
+        }
+
+        request req = parser.release();
+        request_context ctx{req, request_id, client_address(peer, req, env.options.trusted_proxies), match.pattern,
+                            std::move(match.params), {}, {}, {}};
+        response res;
+        if (early) {
+            res = error_response(ctx, *early);
+            close_after = true;
+        } else if (!match.found) {
+            if (match.allow.empty()) {
+                res = error_response(ctx, {"not_found", "No route matches " + std::string(path) + ".", {}});
+            } else {
+                res = error_response(ctx, {"method_not_allowed",
+                                           "Method " + std::string(req.method_string()) + " is not allowed here.", {}});
+                res.set(http::field::allow, match.allow);
+            }
+        } else {
+            res = co_await async_handle(match.found->handle, ctx, use_awaitable);
+        }
+
+        res.version(req.version());
+        res.set("X-Request-Id", request_id);
+        close_after = close_after || !req.keep_alive() || env.draining;
+        res.keep_alive(!close_after);
+        res.prepare_payload();
+        stream.expires_after(milliseconds(env.options.body_timeout_ms));
+        co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+        log_access(ctx, res, std::string_view(req.method_string().data(), req.method_string().size()), duration<double>(steady_clock::now() - started).count());
+        if (ec) break;
+        if (close_after) {
+            co_await linger_close(stream);
+        }
+    }
+
+    slot->idle = false;
+    slot->stream = nullptr;
+    stream.socket().close(ec);
+    --metrics.open_connections;
+}
+
+}  // namespace cc::web

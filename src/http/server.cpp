@@ -1,0 +1,174 @@
+#include "cc/http/server.hpp"
+
+#include <list>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "cc/http/connection.hpp"
+#include "cc/ops/logger.hpp"
+
+namespace cc::web {
+
+using namespace std::chrono;
+
+struct server::impl : std::enable_shared_from_this<server::impl> {
+    explicit impl(server_options o) : options(std::move(o)), ioc(options.threads) {}
+
+    server_options options;
+    net::io_context ioc;
+    std::atomic<bool> draining{false};
+    std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+    mutable std::mutex slots_mutex;
+    std::list<std::shared_ptr<connection_slot>> slots;
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+
+    /// @brief Closes a connection on its own strand, if it is still idle.
+    static void close_if_idle(const std::shared_ptr<connection_slot>& slot) {
+        net::post(slot->executor, [slot] {
+            if (slot->stream && slot->idle) {
+                beast::error_code ec;
+                slot->stream->socket().close(ec);
+            }
+        });
+    }
+
+    /// @brief At the cap, makes room by closing the longest-idle connection; false if none is idle.
+    bool make_room() {
+        std::lock_guard lock(slots_mutex);
+        if (slots.size() < static_cast<std::size_t>(options.max_connections)) return true;
+        for (auto& slot : slots) {  // oldest first
+            if (slot->idle) {
+                close_if_idle(slot);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const router& routes) {
+        auto self = shared_from_this();
+        for (;;) {
+            beast::error_code ec;
+            auto socket = co_await acceptor.async_accept(net::make_strand(ioc), net::redirect_error(net::use_awaitable, ec));
+            if (ec) {
+                if (ec == net::error::operation_aborted || draining) co_return;
+                // Out of descriptors and the like: pause briefly instead of spinning.
+                ops::log(spdlog::level::warn, "accept failed", {{"error", ec.message()}});
+                net::steady_timer pause(ioc, milliseconds(50));
+                co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
+                continue;
+            }
+            if (!make_room()) {
+                socket.close(ec);  // every connection is busy: refuse rather than queue
+                continue;
+            }
+            auto slot = std::make_shared<connection_slot>();
+            slot->executor = socket.get_executor();
+            {
+                std::lock_guard lock(slots_mutex);
+                slots.push_back(slot);
+            }
+            auto executor = socket.get_executor();
+            net::co_spawn(executor, serve_connection(std::move(socket), connection_env{options, routes, draining}, slot),
+                          [self, slot](std::exception_ptr error) {
+                              if (error) {
+                                  try {
+                                      std::rethrow_exception(error);
+                                  } catch (const std::exception& e) {
+                                      ops::log(spdlog::level::err, "connection failed", {{"error", e.what()}});
+                                  }
+                              }
+                              std::lock_guard lock(self->slots_mutex);
+                              self->slots.remove(slot);
+                          });
+        }
+    }
+
+    /// @brief Waits for connections to finish, up to the grace period, then stops.
+    net::awaitable<void> finish_drain() {
+        auto self = shared_from_this();
+        const auto deadline = steady_clock::now() + milliseconds(options.shutdown_grace_ms);
+        net::steady_timer timer(ioc);
+        for (;;) {
+            std::size_t open;
+            {
+                std::lock_guard lock(slots_mutex);
+                open = slots.size();
+                for (auto& slot : slots) close_if_idle(slot);
+            }
+            if (open == 0 || steady_clock::now() >= deadline) break;
+            timer.expires_after(milliseconds(20));
+            beast::error_code ec;
+            co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+        }
+        work.reset();
+        ioc.stop();
+    }
+};
+
+server::server(server_options options) : impl_(std::make_shared<impl>(std::move(options))) {
+    impl_->work.emplace(impl_->ioc.get_executor());
+}
+
+server::~server() {
+    impl_->ioc.stop();
+}
+
+std::string server::listen(const std::string& host_port, const router& routes) {
+    const auto colon = host_port.rfind(':');
+    auto host = host_port.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const auto port = static_cast<unsigned short>(std::stoi(host_port.substr(colon + 1)));
+    beast::error_code ec;
+    tcp::resolver resolver(impl_->ioc);
+    const auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty()) throw std::runtime_error("cannot resolve " + host_port + ": " + ec.message());
+    const tcp::endpoint endpoint = results.begin()->endpoint();
+
+    auto acceptor = std::make_unique<tcp::acceptor>(impl_->ioc);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + host_port + ": " + ec.message());
+    const auto bound = acceptor->local_endpoint();
+    const auto address = bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
+
+    auto& ref = *acceptor;
+    impl_->acceptors.push_back(std::move(acceptor));
+    net::co_spawn(impl_->ioc, impl_->accept_loop(ref, routes), net::detached);
+    return address + ":" + std::to_string(bound.port());
+}
+
+void server::run() {
+    std::vector<std::thread> workers;
+    for (int i = 1; i < impl_->options.threads; ++i) {
+        workers.emplace_back([this] { impl_->ioc.run(); });
+    }
+    impl_->ioc.run();
+    for (auto& t : workers) t.join();
+}
+
+void server::drain() {
+    if (impl_->draining.exchange(true)) return;
+    auto self = impl_;
+    net::post(impl_->ioc, [self] {
+        for (auto& acceptor : self->acceptors) {
+            beast::error_code ec;
+            acceptor->close(ec);
+        }
+        net::co_spawn(self->ioc, self->finish_drain(), net::detached);
+    });
+}
+
+bool server::draining() const noexcept {
+    return impl_->draining;
+}
+
+std::size_t server::connections() const {
+    std::lock_guard lock(impl_->slots_mutex);
+    return impl_->slots.size();
+}
+
+}  // namespace cc::web

@@ -1,0 +1,106 @@
+#include "cc/intake/event_writer.hpp"
+
+#include <chrono>
+
+#include "cc/ops/logger.hpp"
+#include "cc/ops/metrics.hpp"
+#include "cc/storage/storage_error.hpp"
+
+namespace cc::intake {
+
+event_writer::event_writer(storage::store& store, std::size_t max_batch_events, std::size_t queue_capacity)
+    : store_(store), max_batch_events_(max_batch_events), queue_capacity_(queue_capacity) {
+    thread_ = std::thread([this] { run(); });
+}
+
+event_writer::~event_writer() {
+    stop();
+}
+
+bool event_writer::submit(write_request request, write_completion done) {
+    const auto count = request.events.size();
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || queued_events_ + count > queue_capacity_) return false;
+        queued_events_ += count;
+        queue_.push_back({std::move(request), std::move(done)});
+        ops::global_metrics().writer_queue_depth = static_cast<std::int64_t>(queued_events_);
+    }
+    wake_.notify_one();
+    return true;
+}
+
+void event_writer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+std::size_t event_writer::queued_events() const {
+    std::lock_guard lock(mutex_);
+    return queued_events_;
+}
+
+void event_writer::run() {
+    std::vector<pending> group;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and everything queued is committed
+            // Take whole requests while they fit; one request alone may exceed the cap.
+            std::size_t events = 0;
+            while (!queue_.empty() &&
+                   (group.empty() || events + queue_.front().request.events.size() <= max_batch_events_)) {
+                events += queue_.front().request.events.size();
+                group.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        commit(group);
+        group.clear();
+    }
+}
+
+void event_writer::commit(std::vector<pending>& group) {
+    auto& metrics = ops::global_metrics();
+    std::vector<storage::event_insert> inserts;
+    for (const auto& p : group) {
+        for (const auto& e : p.request.events) {
+            inserts.push_back({p.request.domain, p.request.key_id, p.request.received_at, &e});
+        }
+    }
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<std::vector<storage::insert_outcome>> outcomes;
+    try {
+        outcomes = store_.insert_events(inserts);
+        metrics.commit_batch_size.observe({}, static_cast<double>(inserts.size()));
+        metrics.commit_duration.observe(
+            {}, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    } catch (const storage::storage_error& e) {
+        metrics.commit_failures.inc({});
+        ops::log(spdlog::level::err, "event commit failed",
+                 {{"error", e.what()}, {"sqlite_code", e.code()}, {"events", inserts.size()}});
+    }
+    {
+        std::lock_guard lock(mutex_);
+        queued_events_ -= inserts.size();
+        metrics.writer_queue_depth = static_cast<std::int64_t>(queued_events_);
+    }
+    std::size_t offset = 0;
+    for (auto& p : group) {
+        const auto n = p.request.events.size();
+        if (outcomes) {
+            p.done(std::vector<storage::insert_outcome>(outcomes->begin() + static_cast<std::ptrdiff_t>(offset),
+                                                        outcomes->begin() + static_cast<std::ptrdiff_t>(offset + n)));
+        } else {
+            p.done(std::nullopt);
+        }
+        offset += n;
+    }
+}
+
+}  // namespace cc::intake

@@ -1,0 +1,353 @@
+#include "cc/storage/sqlite/sqlite_storage.hpp"
+
+#include <sqlite3.h>
+
+#include "cc/storage/storage_error.hpp"
+
+namespace cc::storage::sqlite {
+namespace {
+
+constexpr std::string_view key_columns =
+    "id, domain, name, prefix, key_hash, status, created_at, last_used_at, last_used_ip, "
+    "revoked_at, expires_at";
+
+key_record read_key(statement& s) {
+    key_record key;
+    key.id = s.column_text(0);
+    key.domain = s.column_text(1);
+    key.name = s.column_text(2);
+    key.prefix = s.column_text(3);
+    key.hash = s.column_blob(4);
+    key.status = s.column_text(5);
+    key.created_at = s.column_int64(6);
+    key.last_used_at = s.column_optional_int64(7);
+    key.last_used_ip = s.column_optional_text(8);
+    key.revoked_at = s.column_optional_int64(9);
+    key.expires_at = s.column_optional_int64(10);
+    return key;
+}
+
+/// @brief The admin transaction: holds the admin connection's lock for its lifetime.
+class sqlite_admin_transaction final : public admin_transaction {
+public:
+    sqlite_admin_transaction(std::unique_lock<std::mutex> lock, database& db, bool write)
+        : lock_(std::move(lock)), db_(db),
+          tx_(db, write ? transaction::mode::immediate : transaction::mode::deferred) {}
+
+    std::vector<domain_record> list_domains() override {
+        statement_scope s(db_.prepared("SELECT domain, plan, created_at FROM domains ORDER BY domain"));
+        std::vector<domain_record> out;
+        while (s->step()) out.push_back({s->column_text(0), s->column_text(1), s->column_int64(2)});
+        return out;
+    }
+
+    std::vector<key_record> list_keys(std::string_view domain) override {
+        statement_scope s(db_.prepared(std::string("SELECT ") + std::string(key_columns) +
+                                       " FROM api_keys WHERE domain = ? ORDER BY created_at DESC, rowid DESC"));
+        s->bind(1, domain);
+        std::vector<key_record> out;
+        while (s->step()) out.push_back(read_key(*s));
+        return out;
+    }
+
+    std::optional<domain_record> find_domain(std::string_view domain) override {
+        statement_scope s(db_.prepared("SELECT domain, plan, created_at FROM domains WHERE domain = ?"));
+        s->bind(1, domain);
+        if (!s->step()) return std::nullopt;
+        return domain_record{s->column_text(0), s->column_text(1), s->column_int64(2)};
+    }
+
+    void upsert_domain(const domain_record& d) override {
+        statement_scope s(db_.prepared(
+            "INSERT INTO domains (domain, plan, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (domain) DO UPDATE SET plan = excluded.plan"));
+        s->bind(1, std::string_view(d.domain)).bind(2, std::string_view(d.plan)).bind(3, d.created_at);
+        s->run();
+        registry_changed_ = true;
+    }
+
+    void delete_domain(std::string_view domain) override {
+        statement_scope s(db_.prepared("DELETE FROM domains WHERE domain = ?"));
+        s->bind(1, domain);
+        s->run();
+        registry_changed_ = true;
+    }
+
+    std::int64_t count_keys(std::string_view domain) override {
+        statement_scope s(db_.prepared("SELECT COUNT(*) FROM api_keys WHERE domain = ?"));
+        s->bind(1, domain);
+        s->step();
+        return s->column_int64(0);
+    }
+
+    std::int64_t count_active_keys(std::string_view domain, util::millis now) override {
+        statement_scope s(db_.prepared(
+            "SELECT COUNT(*) FROM api_keys WHERE domain = ? AND status = 'active' "
+            "AND (expires_at IS NULL OR expires_at > ?)"));
+        s->bind(1, domain).bind(2, now);
+        s->step();
+        return s->column_int64(0);
+    }
+
+    std::optional<key_record> find_key(std::string_view id) override {
+        statement_scope s(db_.prepared(std::string("SELECT ") + std::string(key_columns) +
+                                       " FROM api_keys WHERE id = ?"));
+        s->bind(1, id);
+        if (!s->step()) return std::nullopt;
+        return read_key(*s);
+    }
+
+    void insert_key(const key_record& k) override {
+        statement_scope s(db_.prepared(
+            "INSERT INTO api_keys (id, domain, name, prefix, key_hash, status, created_at, "
+            "last_used_at, last_used_ip, revoked_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+        s->bind(1, std::string_view(k.id))
+            .bind(2, std::string_view(k.domain))
+            .bind(3, std::string_view(k.name))
+            .bind(4, std::string_view(k.prefix))
+            .bind_blob(5, k.hash.data(), k.hash.size())
+            .bind(6, std::string_view(k.status))
+            .bind(7, k.created_at)
+            .bind(8, k.last_used_at)
+            .bind(9, k.last_used_ip)
+            .bind(10, k.revoked_at)
+            .bind(11, k.expires_at);
+        s->run();
+        registry_changed_ = true;
+    }
+
+    void update_key(const key_record& k) override {
+        statement_scope s(db_.prepared(
+            "UPDATE api_keys SET name = ?, status = ?, revoked_at = ?, expires_at = ? WHERE id = ?"));
+        s->bind(1, std::string_view(k.name))
+            .bind(2, std::string_view(k.status))
+            .bind(3, k.revoked_at)
+            .bind(4, k.expires_at)
+            .bind(5, std::string_view(k.id));
+        s->run();
+        registry_changed_ = true;
+    }
+
+    void delete_key(std::string_view id) override {
+        statement_scope s(db_.prepared("DELETE FROM api_keys WHERE id = ?"));
+        s->bind(1, id);
+        s->run();
+        registry_changed_ = true;
+    }
+
+    void append_audit(const audit_record& e) override {
+        statement_scope s(db_.prepared(
+            "INSERT INTO audit_log (at, actor, client_ip, action, domain, key_id, details) "
+            "VALUES (?,?,?,?,?,?,?)"));
+        s->bind(1, e.at)
+            .bind(2, std::string_view(e.actor))
+            .bind(3, e.client_ip)
+            .bind(4, std::string_view(e.action))
+            .bind(5, e.domain)
+            .bind(6, e.key_id)
+            .bind(7, e.details);
+        s->run();
+    }
+
+    std::int64_t registry_version() override {
+        statement_scope s(db_.prepared("SELECT version FROM registry_version WHERE id = 1"));
+        return s->step() ? s->column_int64(0) : 0;
+    }
+
+    void commit() override {
+        if (registry_changed_) {
+            db_.exec("UPDATE registry_version SET version = version + 1 WHERE id = 1");
+        }
+        tx_.commit();
+    }
+
+private:
+    std::unique_lock<std::mutex> lock_;  // declared first: released after the transaction ends
+    database& db_;
+    transaction tx_;
+    bool registry_changed_ = false;
+};
+
+constexpr std::string_view event_columns =
+    "e.seq, e.domain, e.event_id, e.key_id, k.name, e.name, e.email, e.email_sha256, e.phone, "
+    "e.phone_sha256, e.external_id, e.click_id, e.value, e.currency, e.occurred_at, "
+    "e.received_at, e.properties, e.raw";
+
+event_record read_event(statement& s) {
+    event_record r;
+    r.seq = s.column_int64(0);
+    r.domain = s.column_text(1);
+    r.event.event_id = s.column_text(2);
+    r.key_id = s.column_text(3);
+    r.key_name = s.column_optional_text(4);
+    r.event.name = s.column_text(5);
+    r.event.email = s.column_optional_text(6);
+    r.event.email_sha256 = s.column_optional_text(7);
+    r.event.phone = s.column_optional_text(8);
+    r.event.phone_sha256 = s.column_optional_text(9);
+    r.event.external_id = s.column_optional_text(10);
+    r.event.click_id = s.column_optional_text(11);
+    r.event.value = s.column_optional_text(12);
+    r.event.currency = s.column_optional_text(13);
+    r.event.occurred_at = s.column_int64(14);
+    r.received_at = s.column_int64(15);
+    r.event.properties = s.column_optional_text(16);
+    r.event.raw = s.column_text(17);
+    return r;
+}
+
+audit_record read_audit(statement& s) {
+    audit_record r;
+    r.id = s.column_int64(0);
+    r.at = s.column_int64(1);
+    r.actor = s.column_text(2);
+    r.client_ip = s.column_optional_text(3);
+    r.action = s.column_text(4);
+    r.domain = s.column_optional_text(5);
+    r.key_id = s.column_optional_text(6);
+    r.details = s.column_optional_text(7);
+    return r;
+}
+
+/// @brief Runs a newest-first listing; fetches one row more than asked to know if a next page exists.
+template <typename Record, typename Reader>
+page<Record> run_listing(statement& s, const listing_query& q, Reader read, std::int64_t Record::*cursor) {
+    s.bind(1, q.domain).bind(2, q.domain).bind(3, q.before).bind(4, q.before).bind(5, std::int64_t{q.limit} + 1);
+    page<Record> result;
+    while (s.step()) {
+        if (result.items.size() == static_cast<std::size_t>(q.limit)) {
+            result.next = result.items.back().*cursor;
+            break;
+        }
+        result.items.push_back(read(s));
+    }
+    return result;
+}
+
+}  // namespace
+
+sqlite_storage::sqlite_storage(const connection_options& options) {
+    writer_.db = std::make_unique<database>(options);
+    migrations_ = apply_migrations(*writer_.db, embedded_migrations());
+    admin_.db = std::make_unique<database>(options);
+    reader_.db = std::make_unique<database>(options);
+}
+
+std::unique_ptr<admin_transaction> sqlite_storage::begin_admin(bool write) {
+    std::unique_lock lock(admin_.mutex);
+    return std::make_unique<sqlite_admin_transaction>(std::move(lock), *admin_.db, write);
+}
+
+std::vector<domain_record> sqlite_storage::load_domains() {
+    std::lock_guard lock(reader_.mutex);
+    statement_scope s(reader_.db->prepared("SELECT domain, plan, created_at FROM domains ORDER BY domain"));
+    std::vector<domain_record> out;
+    while (s->step()) out.push_back({s->column_text(0), s->column_text(1), s->column_int64(2)});
+    return out;
+}
+
+std::vector<key_record> sqlite_storage::load_keys() {
+    std::lock_guard lock(reader_.mutex);
+    statement_scope s(reader_.db->prepared(std::string("SELECT ") + std::string(key_columns) +
+                                           " FROM api_keys ORDER BY created_at, id"));
+    std::vector<key_record> out;
+    while (s->step()) out.push_back(read_key(*s));
+    return out;
+}
+
+std::int64_t sqlite_storage::registry_version() {
+    std::lock_guard lock(reader_.mutex);
+    statement_scope s(reader_.db->prepared("SELECT version FROM registry_version WHERE id = 1"));
+    return s->step() ? s->column_int64(0) : 0;
+}
+
+std::vector<insert_outcome> sqlite_storage::insert_events(std::span<const event_insert> events) {
+    std::lock_guard lock(writer_.mutex);
+    auto& db = *writer_.db;
+    std::vector<insert_outcome> outcomes;
+    outcomes.reserve(events.size());
+    transaction tx(db, transaction::mode::immediate);
+    auto& insert = db.prepared(
+        "INSERT INTO events (domain, event_id, key_id, name, email, email_sha256, phone, "
+        "phone_sha256, external_id, click_id, value, currency, occurred_at, received_at, "
+        "properties, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT (domain, event_id) DO NOTHING");
+    for (const auto& item : events) {
+        const auto& e = *item.event;
+        statement_scope s(insert);
+        s->bind(1, std::string_view(item.domain))
+            .bind(2, e.event_id)
+            .bind(3, std::string_view(item.key_id))
+            .bind(4, std::string_view(e.name))
+            .bind(5, e.email)
+            .bind(6, e.email_sha256)
+            .bind(7, e.phone)
+            .bind(8, e.phone_sha256)
+            .bind(9, e.external_id)
+            .bind(10, e.click_id)
+            .bind(11, e.value)
+            .bind(12, e.currency)
+            .bind(13, e.occurred_at)
+            .bind(14, item.received_at)
+            .bind(15, e.properties)
+            .bind(16, std::string_view(e.raw));
+        s->run();
+        outcomes.push_back(db.changes() == 1 ? insert_outcome::inserted : insert_outcome::duplicate);
+    }
+    tx.commit();
+    return outcomes;
+}
+
+page<event_record> sqlite_storage::list_events(const listing_query& query) {
+    std::lock_guard lock(reader_.mutex);
+    statement_scope s(reader_.db->prepared(
+        std::string("SELECT ") + std::string(event_columns) +
+        " FROM events e LEFT JOIN api_keys k ON k.id = e.key_id"
+        " WHERE (? IS NULL OR e.domain = ?) AND (? IS NULL OR e.seq < ?)"
+        " ORDER BY e.seq DESC LIMIT ?"));
+    return run_listing<event_record>(*s, query, read_event, &event_record::seq);
+}
+
+page<audit_record> sqlite_storage::list_audit(const listing_query& query) {
+    std::lock_guard lock(reader_.mutex);
+    statement_scope s(reader_.db->prepared(
+        "SELECT id, at, actor, client_ip, action, domain, key_id, details FROM audit_log"
+        " WHERE (? IS NULL OR domain = ?) AND (? IS NULL OR id < ?)"
+        " ORDER BY id DESC LIMIT ?"));
+    return run_listing<audit_record>(*s, query, read_audit, &audit_record::id);
+}
+
+std::int64_t sqlite_storage::purge_events(util::millis before, int limit) {
+    std::lock_guard lock(admin_.mutex);
+    statement_scope s(admin_.db->prepared(
+        "DELETE FROM events WHERE seq IN "
+        "(SELECT seq FROM events WHERE received_at < ? ORDER BY received_at LIMIT ?)"));
+    s->bind(1, before).bind(2, std::int64_t{limit});
+    s->run();
+    return admin_.db->changes();
+}
+
+void sqlite_storage::save_last_used(std::span<const last_used_update> updates) {
+    if (updates.empty()) return;
+    std::lock_guard lock(admin_.mutex);
+    transaction tx(*admin_.db, transaction::mode::immediate);
+    auto& update = admin_.db->prepared(
+        "UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?), last_used_ip = ? "
+        "WHERE id = ?");
+    for (const auto& u : updates) {
+        statement_scope s(update);
+        s->bind(1, u.at).bind(2, std::string_view(u.ip)).bind(3, std::string_view(u.key_id));
+        s->run();
+    }
+    tx.commit();
+}
+
+void sqlite_storage::check() {
+    std::lock_guard lock(reader_.mutex);
+    statement_scope s(reader_.db->prepared("SELECT version FROM registry_version WHERE id = 1"));
+    if (!s->step()) {
+        throw storage_error("registry_version row is missing", SQLITE_CORRUPT);
+    }
+}
+
+}  // namespace cc::storage::sqlite

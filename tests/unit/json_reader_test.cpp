@@ -1,0 +1,190 @@
+#include "cc/events/json_reader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+namespace {
+
+using cc::events::is_valid_utf8;
+using cc::events::json_document;
+using cc::events::max_json_depth;
+using cc::events::read_json;
+using cc::events::value_text_at;
+
+json_document read_ok(std::string_view body) {
+    std::string error;
+    auto document = read_json(body, error);
+    EXPECT_TRUE(document.has_value()) << body << ": " << error;
+    return document ? std::move(*document) : json_document{};
+}
+
+std::string read_error(std::string_view body) {
+    std::string error;
+    const auto document = read_json(body, error);
+    EXPECT_FALSE(document.has_value()) << body;
+    EXPECT_FALSE(error.empty());
+    return error;
+}
+
+// The captured text at `pointer`, or "(none)"; never dereferences a missing entry.
+std::string text_at(const json_document& document, const std::string& pointer) {
+    const std::string* text = value_text_at(document, pointer);
+    return text != nullptr ? *text : "(none)";
+}
+
+std::string nested_arrays(std::size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+}
+
+TEST(JsonReader, ParsesAnObject) {
+    const auto document = read_ok(R"({"event":"purchase","value":10,"tags":["a",null,true]})");
+    EXPECT_EQ(document.root["event"], "purchase");
+    EXPECT_EQ(document.root["value"], 10);
+    EXPECT_EQ(document.root["tags"].size(), 3u);
+}
+
+TEST(JsonReader, CapturesTheExactTextOfFloatValues) {
+    const auto document = read_ok(R"({"value": 12345678901234567.25})");
+    EXPECT_EQ(text_at(document, "/value"), "12345678901234567.25");
+    EXPECT_EQ(text_at(read_ok(R"({"value":0.30000000000000004})"), "/value"), "0.30000000000000004");
+    EXPECT_EQ(text_at(read_ok(R"({"value":1.50})"), "/value"), "1.50");
+    EXPECT_EQ(text_at(read_ok(R"({"value":1e3})"), "/value"), "1e3");
+    EXPECT_EQ(text_at(read_ok(R"({"value":-2.5E-3})"), "/value"), "-2.5E-3");
+}
+
+TEST(JsonReader, CapturesValueTextsInsideBatches) {
+    const auto document =
+        read_ok(R"({"events":[{"value":1.5},{"value":2},{"value":"3.5"},[7.5],{"value":0.10,"x":{"value":9.75}}]})");
+    EXPECT_EQ(text_at(document, "/events/0/value"), "1.5");
+    EXPECT_EQ(text_at(document, "/events/1/value"), "(none)");
+    EXPECT_EQ(text_at(document, "/events/2/value"), "(none)");
+    EXPECT_EQ(text_at(document, "/events/4/value"), "0.10");
+    EXPECT_EQ(text_at(document, "/events/4/x/value"), "9.75");
+    EXPECT_EQ(document.value_texts.size(), 3u);
+}
+
+TEST(JsonReader, OnlyFloatsUnderAValueKeyAreCaptured) {
+    const auto document = read_ok(R"({"price":1.5,"value":3,"list":[2.5],"values":4.5})");
+    EXPECT_TRUE(document.value_texts.empty());
+}
+
+TEST(JsonReader, ArrayIndexesCountContainersAndScalars) {
+    const auto document = read_ok(R"([{"a":[1,{"b":2}]},[],7,{"value":0.5}])");
+    EXPECT_EQ(text_at(document, "/3/value"), "0.5");
+}
+
+TEST(JsonReader, DuplicateValueKeyLastOneWins) {
+    const auto float_then_int = read_ok(R"({"value":1.5,"value":2})");
+    EXPECT_EQ(float_then_int.root["value"], 2);
+    EXPECT_EQ(text_at(float_then_int, "/value"), "(none)");
+    const auto int_then_float = read_ok(R"({"value":2,"value":1.50})");
+    EXPECT_EQ(text_at(int_then_float, "/value"), "1.50");
+}
+
+TEST(JsonReader, PointerTokensAreEscaped) {
+    const auto document = read_ok(R"({"a/b":{"value":1.5},"m~n":{"value":2.5}})");
+    EXPECT_EQ(text_at(document, "/a~1b/value"), "1.5");
+    EXPECT_EQ(text_at(document, "/m~0n/value"), "2.5");
+}
+
+TEST(JsonReader, NestingUpTo32LevelsIsAccepted) {
+    read_ok(nested_arrays(max_json_depth));
+    std::string objects;
+    for (std::size_t i = 0; i < max_json_depth; ++i) {
+        objects += R"({"a":)";
+    }
+    objects += "1" + std::string(max_json_depth, '}');
+    read_ok(objects);
+}
+
+TEST(JsonReader, NestingDeeperThan32LevelsIsRefused) {
+    EXPECT_NE(read_error(nested_arrays(max_json_depth + 1)).find("nested"), std::string::npos);
+    EXPECT_NE(read_error(R"({"a":)" + nested_arrays(max_json_depth) + "}").find("nested"), std::string::npos);
+    // Far deeper input is refused just as quickly, without recursion.
+    EXPECT_NE(read_error(std::string(100000, '[')).find("nested"), std::string::npos);
+}
+
+TEST(JsonReader, MalformedJsonIsRefused) {
+    for (const char* body : {"{", "{\"a\":}", "[1,]", "nul", "{} x", "{'a':1}", "{\"a\":1,}", "01", "\"\\x\"",
+                             "{\"a\":\"\\ud800\"}", "[1 2]", "NaN", "{\"a\" 1}"}) {
+        EXPECT_NE(read_error(body).find("not valid JSON"), std::string::npos) << body;
+    }
+}
+
+TEST(JsonReader, EmptyBodyIsRefused) {
+    EXPECT_NE(read_error("").find("empty"), std::string::npos);
+    EXPECT_NE(read_error(" \r\n\t").find("empty"), std::string::npos);
+}
+
+TEST(JsonReader, ErrorsNeverQuoteTheBody) {
+    for (const char* body : {R"({"key":"cc_SHOULDNOTLEAK" x})", R"({"cc_SHOULDNOTLEAK)", "cc_SHOULDNOTLEAK",
+                             R"({"a":1e99999, "b":"cc_SHOULDNOTLEAK"})"}) {
+        EXPECT_EQ(read_error(body).find("SHOULDNOTLEAK"), std::string::npos) << body;
+    }
+}
+
+TEST(JsonReader, NumbersBeyondDoubleRangeAreRefused) {
+    EXPECT_NE(read_error(R"({"value":1e999})").find("too large"), std::string::npos);
+}
+
+TEST(JsonReader, InvalidUtf8IsRefused) {
+    for (const std::string& body : {std::string("{\"a\":\"\xff\"}"), std::string("{\"a\":\"\xc0\xaf\"}"),
+                                   std::string("{\"a\":\"\xed\xa0\x80\"}"), std::string("{\"a\":\"\xe2\x82\"}"),
+                                   std::string("{\"\xfe\":1}"), std::string("\xef\xbb{}")}) {
+        EXPECT_NE(read_error(body).find("UTF-8"), std::string::npos);
+    }
+}
+
+TEST(JsonReader, UnicodeTextIsAccepted) {
+    const auto document = read_ok("{\"a\":\"h\xc3\xa9llo \xf0\x9f\x98\x80\",\"b\":\"\\u00e9\\ud83d\\ude00\"}");
+    EXPECT_EQ(document.root["a"], "h\xc3\xa9llo \xf0\x9f\x98\x80");
+    EXPECT_EQ(document.root["b"], "\xc3\xa9\xf0\x9f\x98\x80");
+}
+
+TEST(JsonReader, NeverThrowsWhateverTheInput) {
+    const std::string valid = R"({"events":[{"event":"x","value":1.25,"p":{"q":[1,2,{"r":null}]}}]})";
+    for (std::size_t n = 0; n <= valid.size(); ++n) {
+        std::string error;
+        EXPECT_NO_THROW(read_json(valid.substr(0, n), error));
+    }
+    std::mt19937 rng(12345);  // fixed seed: the same inputs every run
+    const std::string alphabet = "{}[]\":,0123456789.eE+-truefalsnl \\u\x80\xff";
+    for (int round = 0; round < 3000; ++round) {
+        std::string body;
+        const std::size_t size = rng() % 64;
+        for (std::size_t i = 0; i < size; ++i) {
+            body.push_back(alphabet[rng() % alphabet.size()]);
+        }
+        std::string error;
+        EXPECT_NO_THROW(read_json(body, error));
+    }
+}
+
+TEST(Utf8, WellFormedSequencesAreAcceptedAtTheirBoundaries) {
+    EXPECT_TRUE(is_valid_utf8(""));
+    EXPECT_TRUE(is_valid_utf8("plain ascii"));
+    EXPECT_TRUE(is_valid_utf8("\xc2\x80"));              // U+0080
+    EXPECT_TRUE(is_valid_utf8("\xdf\xbf"));              // U+07FF
+    EXPECT_TRUE(is_valid_utf8("\xe0\xa0\x80"));          // U+0800
+    EXPECT_TRUE(is_valid_utf8("\xed\x9f\xbf"));          // U+D7FF
+    EXPECT_TRUE(is_valid_utf8("\xee\x80\x80"));          // U+E000
+    EXPECT_TRUE(is_valid_utf8("\xf0\x90\x80\x80"));      // U+10000
+    EXPECT_TRUE(is_valid_utf8("\xf4\x8f\xbf\xbf"));      // U+10FFFF
+}
+
+TEST(Utf8, IllFormedSequencesAreRefused) {
+    EXPECT_FALSE(is_valid_utf8("\x80"));                 // lone continuation
+    EXPECT_FALSE(is_valid_utf8("\xc1\xbf"));             // overlong
+    EXPECT_FALSE(is_valid_utf8("\xe0\x9f\xbf"));         // overlong
+    EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));         // surrogate U+D800
+    EXPECT_FALSE(is_valid_utf8("\xf0\x8f\xbf\xbf"));     // overlong
+    EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));     // above U+10FFFF
+    EXPECT_FALSE(is_valid_utf8("\xf5\x80\x80\x80"));
+    EXPECT_FALSE(is_valid_utf8("\xe2\x82"));             // truncated
+    EXPECT_FALSE(is_valid_utf8("\xe2\x28\xa1"));         // bad continuation
+    EXPECT_FALSE(is_valid_utf8("ok\xff"));
+}
+
+}  // namespace
