@@ -57,8 +57,9 @@ int migrate(const config::settings& settings) {
 }
 
 int serve(const config::settings& settings) {
-    ops::init_logging(settings.log_level);
+    // Before any thread starts (the logger's flusher included), so none takes the signal.
     const auto stop_signals = block_stop_signals();
+    ops::init_logging(settings.log_level);
 
     storage::sqlite::sqlite_storage store(storage_options(settings));
     util::system_clock clock;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages cc-inbound builds, runs and tests with.
+# Installs only what is missing; safe to run again.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libsqlite3-dev libssl-dev
+  zlib1g-dev libcli11-dev libhowardhinnant-date-dev
+  libgtest-dev libgmock-dev
+  python3 curl openssl ca-certificates
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(wrk nginx-light libbenchmark-dev sqlite3 procps)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "Installing: ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
