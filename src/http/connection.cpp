@@ -1,6 +1,7 @@
 #include "cc/http/connection.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -54,6 +55,13 @@ std::string client_address(const std::string& peer, const request& req, const st
         list = list.substr(0, comma);
     }
     return peer;
+}
+
+/// @brief The size of a request's header block as sent (start line and fields).
+std::size_t header_bytes(const http::request_parser<http::string_body>::value_type& req) {
+    std::size_t n = req.method_string().size() + req.target().size() + 12;
+    for (const auto& field : req) n += field.name_string().size() + field.value().size() + 4;
+    return n;
 }
 
 void log_access(const request_context& ctx, const response& res, std::string_view method, double seconds) {
@@ -119,11 +127,15 @@ net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, st
         // A fresh parser per request, limits set before anything is read.
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(env.options.max_header_bytes));
-        parser.body_limit(router::unmatched_body_limit);
+        // The body limit depends on the route, known only once the header is read.
+        parser.body_limit(std::numeric_limits<std::uint64_t>::max());
         stream.expires_after(milliseconds(env.options.header_timeout_ms));
         co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
         const auto started = steady_clock::now();
         std::string request_id;
+        if (!ec && header_bytes(parser.get()) > static_cast<std::size_t>(env.options.max_header_bytes)) {
+            ec = http::error::header_limit;
+        }
         if (ec) {
             if (ec == http::error::header_limit) {
                 request_id = new_request_id();

@@ -24,7 +24,8 @@ class HealthTest(ServerTestCase):
         self.assertRequestId(resp)
 
     def test_metrics_is_prometheus_text(self):
-        self.api.get("/healthz", token=None)
+        _, key = self.api.new_key()
+        self.assertAccepted(self.api.inbound(key["key"], {"event": "lead", "click_id": "m1"}))
         resp = self.api.get("/metrics", token=None)
         self.assertStatus(resp, 200)
         self.assertTrue(resp.headers.get("Content-Type", "").startswith("text/plain"),

@@ -34,8 +34,8 @@ inline constexpr util::millis max_event_lead_ms = 10LL * 60 * 1000;
 ///                   the `timestamp` window.
 ///
 /// Strings are assumed to be valid UTF-8 (read_json and decode_form guarantee it); text
-/// lengths count code points. A missing field, a JSON null and an empty or all-blank
-/// string are all "absent". The rule that some identifier must be present reports on the
+/// lengths count code points. Text fields are trimmed of ASCII whitespace. A missing
+/// field, a JSON null and an empty or all-blank string are all "absent". The rule that some identifier must be present reports on the
 /// field name "identifier", since it belongs to no single field. Unknown fields are ignored.
 validation_result validate_event(const nlohmann::json& object, const std::string* value_text,
                                  std::string raw, util::millis now);
