@@ -28,8 +28,8 @@ storage::sqlite::connection_options storage_options(const config::settings& s) {
 }
 
 web::server_options server_options(const config::settings& s) {
-    return {s.threads,           s.header_timeout_ms, s.body_timeout_ms,    s.idle_timeout_ms,
-            s.max_connections,   s.max_header_bytes,  s.shutdown_grace_ms, s.trusted_proxies};
+    return {s.threads,         s.header_timeout_ms, s.body_timeout_ms,   s.idle_timeout_ms, s.max_connections,
+            s.max_header_bytes, s.shutdown_grace_ms, s.trusted_proxies, s.tls_cert_file,   s.tls_key_file};
 }
 
 /// @brief Blocks SIGTERM and SIGINT in every thread started after it, so that one
@@ -39,6 +39,7 @@ sigset_t block_stop_signals() {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     return set;
 }
@@ -76,7 +77,15 @@ int serve(const config::settings& settings) {
                          [&blocking_pool](std::function<void()> work) { boost::asio::post(blocking_pool, std::move(work)); });
     api::inbound_api inbound(intake);
 
-    web::server server(server_options(settings));
+    std::unique_ptr<web::server> server_holder;
+    try {
+        server_holder = std::make_unique<web::server>(server_options(settings));
+    } catch (const std::exception& e) {
+        ops::log(spdlog::level::critical, "cannot start", {{"error", e.what()}});
+        ops::flush_logs();
+        return 1;
+    }
+    auto& server = *server_holder;
     api::ops_api ops_routes([&] {
         if (server.draining()) return false;
         store.check();
@@ -117,15 +126,29 @@ int serve(const config::settings& settings) {
     listening["schema_version"] = store.migrations().current;
     listening["keys"] = registry.key_count();
     listening["threads"] = settings.threads;
+    listening["tls"] = server.tls_enabled();
     ops::log(spdlog::level::info, "listening", listening);
     ops::flush_logs();
 
-    // One thread waits for SIGTERM/SIGINT and starts the drain.
+    // One thread waits for signals: SIGHUP reloads the TLS certificate, SIGTERM or
+    // SIGINT starts the drain.
     std::thread signal_waiter([&server, stop_signals] {
-        int signal = 0;
-        sigwait(&stop_signals, &signal);
-        ops::log(spdlog::level::info, "stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
-        server.drain();
+        for (;;) {
+            int signal = 0;
+            sigwait(&stop_signals, &signal);
+            if (signal == SIGHUP) {
+                try {
+                    server.reload_tls();
+                    ops::log(spdlog::level::info, "tls reloaded", {{"enabled", server.tls_enabled()}});
+                } catch (const std::exception& e) {
+                    ops::log(spdlog::level::err, "tls reload failed; keeping the current certificate", {{"error", e.what()}});
+                }
+                continue;
+            }
+            ops::log(spdlog::level::info, "stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+            server.drain();
+            return;
+        }
     });
 
     server.run();                 // returns once in-flight requests are answered

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <boost/beast/ssl.hpp>
+
 #include "cc/http/request_id.hpp"
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
@@ -85,28 +87,32 @@ void log_access(const request_context& ctx, const response& res, std::string_vie
 
 /// @brief After a response that ends the connection: stop sending, then read and drop
 /// what the client still sends for a moment, so our answer is not lost to a reset.
-net::awaitable<void> linger_close(beast::tcp_stream& stream) {
+template <typename Stream>
+net::awaitable<void> linger_close(Stream& stream) {
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream.expires_after(seconds(2));
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+        tcp_layer.expires_after(seconds(2));
+        co_await stream.async_shutdown(redirect_error(use_awaitable, ec));
+        ec = {};
+    }
+    tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer.expires_after(seconds(2));
     std::array<char, 16 * 1024> sink;
     std::size_t drained = 0;
     while (!ec && drained < (64u << 20)) {
-        drained += co_await stream.async_read_some(net::buffer(sink), redirect_error(use_awaitable, ec));
+        drained += co_await tcp_layer.async_read_some(net::buffer(sink), redirect_error(use_awaitable, ec));
     }
-    stream.socket().close(ec);
+    tcp_layer.socket().close(ec);
 }
 
-}  // namespace
 
-net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, std::shared_ptr<connection_slot> slot) {
-    auto& metrics = ops::global_metrics();
-    ++metrics.open_connections;
-    beast::tcp_stream stream(std::move(socket));
-    slot->stream = &stream;
+/// @brief The request loop over a plain or TLS stream.
+template <typename Stream>
+net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, const connection_env& env,
+                                    connection_slot& slot) {
+    auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::error_code ec;
-    const auto endpoint = stream.socket().remote_endpoint(ec);
-    const std::string peer = ec ? std::string("unknown") : endpoint.address().to_string();
     beast::flat_buffer buffer;
     bool first = true;
     bool close_after = false;
@@ -114,14 +120,14 @@ net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, st
     while (!close_after) {
         // Wait for the next request's first bytes: the idle (keep-alive) timeout applies.
         if (buffer.size() == 0) {
-            slot->idle = true;
+            slot.idle = true;
             if (env.draining) break;
-            stream.expires_after(milliseconds(first ? env.options.header_timeout_ms : env.options.idle_timeout_ms));
+            tcp_layer.expires_after(milliseconds(first ? env.options.header_timeout_ms : env.options.idle_timeout_ms));
             const auto n = co_await stream.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
             if (ec) break;
             buffer.commit(n);
         }
-        slot->idle = false;
+        slot.idle = false;
         first = false;
 
         // A fresh parser per request, limits set before anything is read.
@@ -129,7 +135,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, st
         parser.header_limit(static_cast<std::uint32_t>(env.options.max_header_bytes));
         // The body limit depends on the route, known only once the header is read.
         parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-        stream.expires_after(milliseconds(env.options.header_timeout_ms));
+        tcp_layer.expires_after(milliseconds(env.options.header_timeout_ms));
         co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
         const auto started = steady_clock::now();
         std::string request_id;
@@ -143,7 +149,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, st
                                           {"request_header_fields_too_large", "The request headers are too large.", {}});
                 res.set("X-Request-Id", request_id);
                 res.keep_alive(false);
-                stream.expires_after(milliseconds(env.options.body_timeout_ms));
+                tcp_layer.expires_after(milliseconds(env.options.body_timeout_ms));
                 co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
                 co_await linger_close(stream);
             } else if (!routine_error(ec) && ec != http::error::partial_message) {
@@ -151,7 +157,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, st
                 auto res = error_response(request_id, 11, {"bad_request", "The request is not valid HTTP/1.1.", {}});
                 res.set("X-Request-Id", request_id);
                 res.keep_alive(false);
-                stream.expires_after(milliseconds(env.options.body_timeout_ms));
+                tcp_layer.expires_after(milliseconds(env.options.body_timeout_ms));
                 co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
                 co_await linger_close(stream);
             }
@@ -176,12 +182,12 @@ net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, st
         if (!early && !parser.is_done()) {
             if (beast::iequals(header[http::field::expect], "100-continue")) {
                 http::response<http::empty_body> go_on{http::status::continue_, header.version()};
-                stream.expires_after(milliseconds(env.options.body_timeout_ms));
+                tcp_layer.expires_after(milliseconds(env.options.body_timeout_ms));
                 co_await http::async_write(stream, go_on, redirect_error(use_awaitable, ec));
                 if (ec) break;
             }
             parser.body_limit(match.body_limit);
-            stream.expires_after(milliseconds(env.options.body_timeout_ms));
+            tcp_layer.expires_after(milliseconds(env.options.body_timeout_ms));
             co_await http::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
             if (ec == http::error::body_limit) {
                 early = util::failure{"payload_too_large", "The body exceeds this endpoint's limit.", {}};
@@ -214,7 +220,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, st
         close_after = close_after || !req.keep_alive() || env.draining;
         res.keep_alive(!close_after);
         res.prepare_payload();
-        stream.expires_after(milliseconds(env.options.body_timeout_ms));
+        tcp_layer.expires_after(milliseconds(env.options.body_timeout_ms));
         co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
         log_access(ctx, res, std::string_view(req.method_string().data(), req.method_string().size()), duration<double>(steady_clock::now() - started).count());
         if (ec) break;
@@ -223,9 +229,34 @@ net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, st
         }
     }
 
+}
+
+}  // namespace
+
+net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, std::shared_ptr<connection_slot> slot,
+                                      std::shared_ptr<ssl::context> tls) {
+    auto& metrics = ops::global_metrics();
+    ++metrics.open_connections;
+    beast::error_code ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    const std::string peer = ec ? std::string("unknown") : endpoint.address().to_string();
+    if (tls) {
+        beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+        slot->stream = &beast::get_lowest_layer(stream);
+        // The handshake counts against the header timeout: a slow one is a slow client.
+        beast::get_lowest_layer(stream).expires_after(milliseconds(env.options.header_timeout_ms));
+        co_await stream.async_handshake(ssl::stream_base::server, redirect_error(use_awaitable, ec));
+        if (!ec) co_await serve_requests(stream, peer, env, *slot);
+        slot->stream = nullptr;
+        beast::get_lowest_layer(stream).socket().close(ec);
+    } else {
+        beast::tcp_stream stream(std::move(socket));
+        slot->stream = &stream;
+        co_await serve_requests(stream, peer, env, *slot);
+        slot->stream = nullptr;
+        stream.socket().close(ec);
+    }
     slot->idle = false;
-    slot->stream = nullptr;
-    stream.socket().close(ec);
     --metrics.open_connections;
 }
 

@@ -22,6 +22,25 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     mutable std::mutex slots_mutex;
     std::list<std::shared_ptr<connection_slot>> slots;
     std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+    std::atomic<std::shared_ptr<ssl::context>> tls;
+
+    /// @brief A server TLS context: TLS 1.2 and 1.3 only, forward-secret AEAD ciphers.
+    std::shared_ptr<ssl::context> load_tls() const {
+        auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+        ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+        SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+        SSL_CTX_set_cipher_list(ctx->native_handle(),
+                                "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+        beast::error_code ec;
+        ctx->use_certificate_chain_file(options.tls_cert_file, ec);
+        if (ec) throw std::runtime_error("cannot load TLS certificate " + options.tls_cert_file + ": " + ec.message());
+        ctx->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
+        if (ec) throw std::runtime_error("cannot load TLS key " + options.tls_key_file + ": " + ec.message());
+        return ctx;
+    }
 
     /// @brief Closes a connection on its own strand, if it is still idle.
     static void close_if_idle(const std::shared_ptr<connection_slot>& slot) {
@@ -70,7 +89,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                 slots.push_back(slot);
             }
             auto executor = socket.get_executor();
-            net::co_spawn(executor, serve_connection(std::move(socket), connection_env{options, routes, draining}, slot),
+            net::co_spawn(executor,
+                          serve_connection(std::move(socket), connection_env{options, routes, draining}, slot, tls.load()),
                           [self, slot](std::exception_ptr error) {
                               if (error) {
                                   try {
@@ -109,6 +129,15 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
 server::server(server_options options) : impl_(std::make_shared<impl>(std::move(options))) {
     impl_->work.emplace(impl_->ioc.get_executor());
+    if (tls_enabled()) impl_->tls.store(impl_->load_tls());
+}
+
+void server::reload_tls() {
+    if (tls_enabled()) impl_->tls.store(impl_->load_tls());
+}
+
+bool server::tls_enabled() const noexcept {
+    return !impl_->options.tls_cert_file.empty();
 }
 
 server::~server() {

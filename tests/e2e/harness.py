@@ -11,7 +11,11 @@ Main pieces:
                   Response that unpacks as (status, headers, json), plus admin helpers.
   RawConnection   a plain socket for malformed, slow and pipelined requests.
   CcTestCase      assertions for the contract's shapes (errors, keys, domains, events).
-  ServerTestCase  one server per TestCase class.
+  ServerTestCase  a running server for a TestCase class, shared by the classes of one
+                  module that ask for the same env (tests use their own domains).
+
+Environment: CC_BINARY (default ../../build/cc-inbound); E2E_ECHO_SERVER_LOG=1 copies
+the server's output to stderr while the tests run.
 """
 
 from __future__ import annotations
@@ -496,7 +500,7 @@ class RawConnection:
                     return True
             except socket.timeout:
                 return False
-            except (ConnectionResetError, BrokenPipeError):
+            except OSError:  # reset or aborted: closed as well
                 return True
 
     def close(self):

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "cc/net.hpp"
+
+#include <boost/asio/ssl/context.hpp>
 #include "cc/http/router.hpp"
 #include "cc/http/server.hpp"
 
@@ -29,6 +31,8 @@ struct connection_env {
 
 /// @brief Serves one connection: reads requests (header limit, per-route body limit,
 /// timeouts), routes them, writes responses with X-Request-Id, logs each one.
-net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, std::shared_ptr<connection_slot> slot);
+/// With `tls`, the connection speaks TLS (handshake first, under the header timeout).
+net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, std::shared_ptr<connection_slot> slot,
+                                      std::shared_ptr<net::ssl::context> tls);
 
 }  // namespace cc::web

@@ -17,6 +17,8 @@ struct server_options {
     int max_header_bytes = 16 * 1024;
     int shutdown_grace_ms = 10'000;
     std::vector<std::string> trusted_proxies;  ///< peers whose X-Forwarded-For is believed
+    std::string tls_cert_file;                 ///< with tls_key_file: serve HTTPS only
+    std::string tls_key_file;
 };
 
 /// @brief The HTTP/1.1 server: worker threads running one io_context, a coroutine
@@ -39,6 +41,14 @@ public:
     /// @brief Starts a graceful stop, from any thread: stop accepting, close idle
     /// connections, let in-flight requests finish (bounded by the grace), then stop.
     void drain();
+
+    /// @brief Loads the certificate and key again (SIGHUP): new connections use the new
+    /// ones, open connections keep theirs. Throws std::runtime_error when they cannot be
+    /// loaded, leaving the current ones in place.
+    void reload_tls();
+
+    /// @brief True when TLS is configured.
+    bool tls_enabled() const noexcept;
 
     /// @brief True once draining has begun (readiness turns false).
     bool draining() const noexcept;
