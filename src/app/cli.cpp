@@ -1,5 +1,6 @@
 #include "cc/app/cli.hpp"
 
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -67,6 +68,9 @@ int run_cli(int argc, char** argv) {
     auto* serve_cmd = app.add_subcommand("serve", "serve HTTP (the default)");
     auto* migrate_cmd = app.add_subcommand("migrate", "apply database migrations and exit");
     auto* health_cmd = app.add_subcommand("healthcheck", "exit 0 when GET /healthz on the listen address answers 200");
+    auto* backup_cmd = app.add_subcommand("backup", "write a consistent copy of the database, safe while serving");
+    std::string backup_path;
+    backup_cmd->add_option("path", backup_path, "the new database file (must not exist)")->required();
 
     auto* domains_cmd = app.add_subcommand("domains", "manage domains and plans");
     domains_cmd->require_subcommand(1);
@@ -117,6 +121,16 @@ int run_cli(int argc, char** argv) {
     try {
         if (migrate_cmd->parsed()) return migrate(settings);
         if (health_cmd->parsed()) return probe_health(settings.listen) ? 0 : 1;
+        if (backup_cmd->parsed()) {
+            if (std::filesystem::exists(backup_path)) {
+                std::cerr << "cc-inbound: backup: " << backup_path << " already exists\n";
+                return 2;
+            }
+            storage::sqlite::sqlite_storage store({settings.database, settings.busy_timeout_ms, settings.sqlite_synchronous, false});
+            store.backup(backup_path);
+            std::cout << nlohmann::json{{"backup", backup_path}, {"database", settings.database}}.dump() << std::endl;
+            return 0;
+        }
         if (domains_cmd->parsed() || keys_cmd->parsed()) {
             operator_commands ops(settings);
             auto& k = ops.keys();

@@ -191,7 +191,7 @@ class SigkillTest(CcTestCase):
             rounds.append((name, domain, set(load.sent), set(load.acked)))
             report(f"kill point {name}: SIGKILL after {killed_after:.2f}s; sent {len(load.sent)} events, "
                    f"acked {len(load.acked)} (target {target}), unexpected answers {len(load.unexpected)}")
-            self.assertEqual(load.unexpected, [], "answers that were neither success nor 503")
+            self.assertEqual(load.unexpected, [], "answers other than 202 or a batch 200 under plain load")
 
             # Restart on the same database; it must come up and hold every acked event once.
             restart_started = time.monotonic()
@@ -296,9 +296,9 @@ class SigtermUnderLoadTest(CcTestCase):
                f"statuses {statuses}; after the signal {len(errors_after)} refused/closed "
                f"({sorted(set(e.split(':')[0] for e in errors_after))}); acked {len(load.acked)} events")
         self.assertEqual([(r["ids"][0], r["error"], f"sent {1000 * (signalled_at - r['sent_at']):.1f} ms before SIGTERM")
-                          for r in cut], [],
-                         "requests fully sent before SIGTERM that got no complete answer")
-        self.assertEqual(load.unexpected and [u for u in load.unexpected if not u.startswith("503")], [])
+                          for r in cut][:5], [],
+                         f"{len(cut)} requests fully sent before SIGTERM got no complete answer (first 5 shown)")
+        self.assertEqual([u for u in load.unexpected if not u.startswith("503")], [])
         # A cut inside a response body (IncompleteRead) is never acceptable, before or after.
         self.assertEqual([e for e in errors_after if "IncompleteRead" in e], [])
 
@@ -312,36 +312,51 @@ class SigtermUnderLoadTest(CcTestCase):
         self.assertRecent(key["last_used_at"])
         self.assertEqual(key["last_used_ip"], "127.0.0.1")
 
+    BURST_CONNECTIONS = 200
+    BURST_ROUNDS = 3
+    BURST_BUDGET_SECONDS = 20.0
+
     def test_requests_received_just_before_sigterm_are_answered(self):
-        """The deterministic form of the race above: 200 keep-alive connections, each idle
-        after one exchange, all send a complete POST, then SIGTERM follows at once. Each of
-        those requests is in the server's socket buffers before the signal is sent (loopback
-        delivers within send()), so each must get a complete answer, not a reset."""
+        """A sharper form of the race above: 200 keep-alive connections, each idle after one
+        exchange, all send a complete POST while the server's threads are busy with a few
+        large batches, then SIGTERM follows at once. Every one of those requests is in the
+        server's socket buffers before the signal is sent (loopback delivers within send()),
+        so each must get a complete answer: not a reset, and not a silent close after the
+        server has already committed the event. Up to 3 rounds (time-bounded), since the
+        window depends on scheduling."""
+        started = time.monotonic()
+        for round_no in range(self.BURST_ROUNDS):
+            if round_no and time.monotonic() - started > self.BURST_BUDGET_SECONDS:
+                break
+            unanswered, committed_anyway = self._burst_round(round_no)
+            self.assertEqual(len(unanswered), 0,
+                             f"round {round_no}: {len(unanswered)} requests received before SIGTERM were never "
+                             f"answered, {len(committed_anyway)} of them committed all the same; "
+                             f"first: {unanswered[:3]}")
+
+    def _burst_round(self, round_no):
         database = self.temp_database()
         server = self.start_server({"CC_SHUTDOWN_GRACE_MS": "15000"}, database=database)
         domain, created = server.api.new_key("command")
+        headers = {"Content-Type": "application/json", "X-CC-Api-Key": created["key"]}
         conns = []
-        for _ in range(200):
+        for _ in range(self.BURST_CONNECTIONS):
             conn = RawConnection(server.port, timeout=CLIENT_TIMEOUT)
             self.addCleanup(conn.close)
             conn.send(build_request("GET", "/healthz"))
             expect(conn.read_response(), 200, "GET /healthz on a connection kept alive")
             conns.append(conn)
-        ids = [f"burst-{i}-{uuid.uuid4().hex}" for i in range(len(conns))]
-        requests = []
-        for event_id in ids:
-            body = json.dumps(purchase(event_id))
-            requests.append(build_request("POST", INBOUND, {"Content-Type": "application/json",
-                                                            "X-CC-Api-Key": created["key"]}, body))
+        ids = [f"burst-{round_no}-{i}-{uuid.uuid4().hex}" for i in range(len(conns))]
+        requests = [build_request("POST", INBOUND, {**headers, "X-Request-Id": f"burst-{round_no}-{i}"},
+                                  json.dumps(purchase(event_id)))
+                    for i, event_id in enumerate(ids)]
         # Keep the server's threads busy for a moment: batches of 500 events to validate.
         heavy = []
         for i in range(4):
             conn = RawConnection(server.port, timeout=CLIENT_TIMEOUT)
             self.addCleanup(conn.close)
             batch = {"events": [purchase(f"heavy-{i}-{j}-{uuid.uuid4().hex}") for j in range(500)]}
-            heavy.append((conn, build_request("POST", BATCH, {"Content-Type": "application/json",
-                                                              "X-CC-Api-Key": created["key"]},
-                                              json.dumps(batch))))
+            heavy.append((conn, build_request("POST", BATCH, headers, json.dumps(batch))))
         for conn, data in heavy:
             conn.send(data)
         for conn, data in zip(conns, requests):
@@ -350,21 +365,29 @@ class SigtermUnderLoadTest(CcTestCase):
         outcomes = []
         for conn, event_id in zip(conns, ids):
             try:
-                resp = conn.read_response(timeout=CLIENT_TIMEOUT)
-                outcomes.append((event_id, resp.status))
+                outcomes.append((event_id, conn.read_response(timeout=CLIENT_TIMEOUT).status))
             except OSError as exc:
                 outcomes.append((event_id, f"{type(exc).__name__}: {exc}"))
         for conn, _ in heavy:
-            self.assertStatus(conn.read_response(timeout=CLIENT_TIMEOUT), 200)
+            try:
+                conn.read_response(timeout=CLIENT_TIMEOUT)
+            except OSError:
+                pass  # the batches only keep the server busy; their answers are not the point
         self.assertEqual(server.wait(STOP_TIMEOUT + 15), 0, server.log_tail())
         unanswered = [o for o in outcomes if not isinstance(o[1], int)]
-        report(f"SIGTERM burst: {len(ids)} requests sent before the signal, {len(unanswered)} "
-               f"left without an answer ({sorted({o[1].split(':')[0] for o in unanswered})})")
-        self.assertEqual(unanswered, [], "requests received before SIGTERM but never answered")
-        self.assertEqual({status for _, status in outcomes}, {202})
         again = self.start_server(database=database)
         stored = set(stored_event_ids(again.api, domain))
-        self.assertEqual(sorted(set(ids) - stored), [])
+        committed_anyway = [event_id for event_id, _ in unanswered if event_id in stored]
+        report(f"SIGTERM burst round {round_no}: {len(ids)} requests sent before the signal, "
+               f"{len(unanswered)} left without an answer "
+               f"({sorted({o[1].split(':')[0] for o in unanswered})}), "
+               f"{len(committed_anyway)} of those committed all the same")
+        answered = [(event_id, status) for event_id, status in outcomes if isinstance(status, int)]
+        self.assertEqual({status for _, status in answered} - {202}, set(), outcomes)
+        self.assertEqual(sorted(event_id for event_id, _ in answered if event_id not in stored), [],
+                         "acknowledged events missing after the restart")
+        again.stop()
+        return unanswered, committed_anyway
 
 
 if __name__ == "__main__":

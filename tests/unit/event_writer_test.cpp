@@ -1,0 +1,415 @@
+#include "cc/intake/event_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "cc/storage/sqlite/sqlite_storage.hpp"
+#include "cc/storage/storage_error.hpp"
+
+using namespace cc;
+using intake::event_writer;
+using intake::write_request;
+using storage::insert_outcome;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A unique temporary directory, removed with everything in it at scope end.
+class temp_dir {
+public:
+    temp_dir() {
+        std::string pattern = (fs::temp_directory_path() / "cc-event-writer-test-XXXXXX").string();
+        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+    fs::path path_;
+};
+
+storage::sqlite::connection_options options_for(const std::string& path) {
+    storage::sqlite::connection_options o;
+    o.path = path;
+    o.synchronous = "normal";
+    return o;
+}
+
+events::event make_event(const std::string& id) {
+    events::event e;
+    e.event_id = id;
+    e.name = "purchase";
+    e.external_id = "crm-" + id;
+    e.occurred_at = 1'700'000'000'000;
+    e.raw = R"({"event":"purchase","event_id":")" + id + R"("})";
+    return e;
+}
+
+write_request make_request(const std::vector<std::string>& ids, const std::string& domain = "example.com") {
+    write_request r;
+    r.domain = domain;
+    r.key_id = "key_test";
+    r.received_at = 1'700'000'000'500;
+    for (const auto& id : ids) r.events.push_back(make_event(id));
+    return r;
+}
+
+using outcomes = std::optional<std::vector<insert_outcome>>;
+
+/// A store with nothing but failing event inserts.
+class failing_store final : public storage::store {
+public:
+    std::unique_ptr<storage::admin_transaction> begin_admin(bool) override { throw fail(); }
+    std::vector<storage::domain_record> load_domains() override { return {}; }
+    std::vector<storage::key_record> load_keys() override { return {}; }
+    std::int64_t registry_version() override { return 0; }
+    std::vector<insert_outcome> insert_events(std::span<const storage::event_insert> events) override {
+        calls += 1;
+        events_seen += events.size();
+        throw fail();
+    }
+    storage::page<storage::event_record> list_events(const storage::listing_query&) override { return {}; }
+    storage::page<storage::audit_record> list_audit(const storage::listing_query&) override { return {}; }
+    std::int64_t purge_events(util::millis, int) override { return 0; }
+    void save_last_used(std::span<const storage::last_used_update>) override {}
+    void check() override { throw fail(); }
+
+    std::atomic<int> calls{0};
+    std::atomic<std::size_t> events_seen{0};
+
+private:
+    static storage::storage_error fail() { return storage::storage_error("disk I/O error", 10); }
+};
+
+/// Delegates to a real store, but holds every insert until the gate is opened, and
+/// reports when an insert has started: lets a test fill the queue deterministically.
+class gated_store final : public storage::store {
+public:
+    explicit gated_store(storage::store& inner) : inner_(inner) {}
+
+    void open() {
+        {
+            std::lock_guard lock(mutex_);
+            open_ = true;
+        }
+        cv_.notify_all();
+    }
+    /// Waits until `n` inserts have started.
+    void wait_for_inserts(int n) {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return started_ >= n; });
+    }
+    int inserts() {
+        std::lock_guard lock(mutex_);
+        return started_;
+    }
+    std::vector<std::size_t> group_sizes() {
+        std::lock_guard lock(mutex_);
+        return sizes_;
+    }
+
+    std::unique_ptr<storage::admin_transaction> begin_admin(bool write) override { return inner_.begin_admin(write); }
+    std::vector<storage::domain_record> load_domains() override { return inner_.load_domains(); }
+    std::vector<storage::key_record> load_keys() override { return inner_.load_keys(); }
+    std::int64_t registry_version() override { return inner_.registry_version(); }
+    std::vector<insert_outcome> insert_events(std::span<const storage::event_insert> events) override {
+        {
+            std::unique_lock lock(mutex_);
+            ++started_;
+            sizes_.push_back(events.size());
+            cv_.notify_all();
+            cv_.wait(lock, [&] { return open_; });
+        }
+        return inner_.insert_events(events);
+    }
+    storage::page<storage::event_record> list_events(const storage::listing_query& q) override { return inner_.list_events(q); }
+    storage::page<storage::audit_record> list_audit(const storage::listing_query& q) override { return inner_.list_audit(q); }
+    std::int64_t purge_events(util::millis before, int limit) override { return inner_.purge_events(before, limit); }
+    void save_last_used(std::span<const storage::last_used_update> u) override { inner_.save_last_used(u); }
+    void check() override { inner_.check(); }
+
+private:
+    storage::store& inner_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool open_ = false;
+    int started_ = 0;
+    std::vector<std::size_t> sizes_;
+};
+
+/// Opens the gate when the scope ends, so a failed assertion never leaves the writer's
+/// destructor waiting on a closed gate. Declare it after the writer.
+struct gate_opener {
+    gated_store& gate;
+    ~gate_opener() { gate.open(); }
+};
+
+/// Collects completions and lets the test wait for them (no sleeping).
+class completions {
+public:
+    intake::write_completion make(std::size_t slot) {
+        return [this, slot](outcomes result) {
+            {
+                std::lock_guard lock(mutex_);
+                if (results_.size() <= slot) results_.resize(slot + 1);
+                results_[slot] = std::move(result);
+                ++calls_;
+            }
+            cv_.notify_all();
+        };
+    }
+    /// Waits (bounded, to fail rather than hang) until `n` completions arrived.
+    bool wait_for(std::size_t n) {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return calls_ >= n; });
+    }
+    std::size_t calls() {
+        std::lock_guard lock(mutex_);
+        return calls_;
+    }
+    outcomes result(std::size_t slot) {
+        std::lock_guard lock(mutex_);
+        return slot < results_.size() ? results_[slot] : std::nullopt;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::vector<outcomes> results_;
+    std::size_t calls_ = 0;
+};
+
+std::size_t stored_events(storage::store& store, const std::optional<std::string>& domain = std::nullopt) {
+    storage::listing_query q;
+    q.domain = domain;
+    q.limit = 100'000;
+    return store.list_events(q).items.size();
+}
+
+class EventWriterTest : public ::testing::Test {
+protected:
+    EventWriterTest() : store_(options_for(dir_.file("events.db"))) {}
+    temp_dir dir_;
+    storage::sqlite::sqlite_storage store_;
+    completions done;  ///< outlives every writer of a test, so no completion hits a dead object
+};
+
+}  // namespace
+
+TEST_F(EventWriterTest, StoresEventsAndCompletesWithOneOutcomePerEvent) {
+    event_writer writer(store_, 100, 1000);
+    ASSERT_TRUE(writer.submit(make_request({"e1", "e2", "e1"}), done.make(0)));
+    ASSERT_TRUE(done.wait_for(1));
+    const auto first = done.result(0);
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(*first, (std::vector<insert_outcome>{insert_outcome::inserted, insert_outcome::inserted,
+                                                   insert_outcome::duplicate}));
+    EXPECT_EQ(stored_events(store_), 2u);
+
+    // A later request repeating an id gets `duplicate` for it.
+    ASSERT_TRUE(writer.submit(make_request({"e3", "e2"}), done.make(1)));
+    ASSERT_TRUE(done.wait_for(2));
+    EXPECT_EQ(*done.result(1), (std::vector<insert_outcome>{insert_outcome::inserted, insert_outcome::duplicate}));
+    EXPECT_EQ(stored_events(store_), 3u);
+    EXPECT_EQ(writer.queued_events(), 0u);
+}
+
+TEST_F(EventWriterTest, CompletionIsCalledOnlyAfterCommit) {
+    // When the completion runs, the event must already be readable from storage.
+    event_writer writer(store_, 100, 1000);
+    std::promise<std::size_t> seen;
+    ASSERT_TRUE(writer.submit(make_request({"x1"}), [&](outcomes r) {
+        EXPECT_TRUE(r.has_value());
+        seen.set_value(stored_events(store_));
+    }));
+    auto f = seen.get_future();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+    EXPECT_EQ(f.get(), 1u);
+}
+
+TEST_F(EventWriterTest, ManyConcurrentSubmitsAreAllCompletedAndStored) {
+    constexpr int threads = 8;
+    constexpr int per_thread = 50;
+    event_writer writer(store_, 64, 100'000);
+    std::atomic<int> refused{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                const auto slot = static_cast<std::size_t>(t * per_thread + i);
+                const auto base = "t" + std::to_string(t) + "-" + std::to_string(i);
+                if (!writer.submit(make_request({base + "a", base + "b"}), done.make(slot))) ++refused;
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    EXPECT_EQ(refused.load(), 0);
+    ASSERT_TRUE(done.wait_for(threads * per_thread));
+    writer.stop();
+    EXPECT_EQ(done.calls(), static_cast<std::size_t>(threads * per_thread));
+    for (std::size_t slot = 0; slot < threads * per_thread; ++slot) {
+        const auto r = done.result(slot);
+        ASSERT_TRUE(r.has_value()) << slot;
+        EXPECT_EQ(*r, (std::vector<insert_outcome>{insert_outcome::inserted, insert_outcome::inserted})) << slot;
+    }
+    EXPECT_EQ(stored_events(store_), static_cast<std::size_t>(2 * threads * per_thread));
+    EXPECT_EQ(writer.queued_events(), 0u);
+}
+
+TEST_F(EventWriterTest, RequestLargerThanQueueIsRefused) {
+    event_writer writer(store_, 100, 4);
+    bool called = false;
+    EXPECT_FALSE(writer.submit(make_request({"a", "b", "c", "d", "e"}), [&](outcomes) { called = true; }));
+    writer.stop();
+    EXPECT_FALSE(called);
+    EXPECT_EQ(stored_events(store_), 0u);
+}
+
+TEST_F(EventWriterTest, SubmitBeyondQueueCapacityIsRefused) {
+    gated_store gate(store_);
+    event_writer writer(gate, 100, 4);
+    gate_opener opener{gate};
+    bool refused_called = false;
+
+    ASSERT_TRUE(writer.submit(make_request({"a", "b", "c"}), done.make(0)));
+    gate.wait_for_inserts(1);  // the writer holds those 3 events in a commit that cannot finish
+    EXPECT_EQ(writer.queued_events(), 3u);
+    EXPECT_FALSE(writer.submit(make_request({"d", "e"}), [&](outcomes) { refused_called = true; }));
+    EXPECT_TRUE(writer.submit(make_request({"f"}), done.make(1)));  // exactly fills the queue
+    EXPECT_EQ(writer.queued_events(), 4u);
+    EXPECT_FALSE(writer.submit(make_request({"g"}), [&](outcomes) { refused_called = true; }));
+
+    gate.open();
+    ASSERT_TRUE(done.wait_for(2));
+    writer.stop();
+    EXPECT_FALSE(refused_called);
+    EXPECT_EQ(stored_events(store_), 4u);
+    EXPECT_EQ(writer.queued_events(), 0u);
+    // Room again once committed.
+    EXPECT_EQ(done.calls(), 2u);
+}
+
+TEST_F(EventWriterTest, QueueHasRoomAgainAfterCommit) {
+    gated_store gate(store_);
+    event_writer writer(gate, 100, 2);
+    gate_opener opener{gate};
+    ASSERT_TRUE(writer.submit(make_request({"a", "b"}), done.make(0)));
+    gate.wait_for_inserts(1);
+    EXPECT_FALSE(writer.submit(make_request({"c"}), [](outcomes) {}));
+    gate.open();
+    ASSERT_TRUE(done.wait_for(1));
+    EXPECT_TRUE(writer.submit(make_request({"c"}), done.make(1)));
+    ASSERT_TRUE(done.wait_for(2));
+    EXPECT_EQ(stored_events(store_), 3u);
+}
+
+TEST_F(EventWriterTest, QueuedRequestsAreCommittedTogether) {
+    gated_store gate(store_);
+    event_writer writer(gate, 100, 1000);
+    gate_opener opener{gate};
+    ASSERT_TRUE(writer.submit(make_request({"a"}), done.make(0)));
+    gate.wait_for_inserts(1);
+    ASSERT_TRUE(writer.submit(make_request({"b", "c"}), done.make(1)));
+    ASSERT_TRUE(writer.submit(make_request({"d"}), done.make(2)));
+    ASSERT_TRUE(writer.submit(make_request({"e"}), done.make(3)));
+    gate.open();
+    ASSERT_TRUE(done.wait_for(4));
+    writer.stop();
+    // One commit for the first request, one group commit for the three queued behind it.
+    EXPECT_EQ(gate.group_sizes(), (std::vector<std::size_t>{1, 4}));
+    EXPECT_EQ(*done.result(1), (std::vector<insert_outcome>{insert_outcome::inserted, insert_outcome::inserted}));
+    EXPECT_EQ(*done.result(3), (std::vector<insert_outcome>{insert_outcome::inserted}));
+    EXPECT_EQ(stored_events(store_), 5u);
+}
+
+TEST_F(EventWriterTest, GroupCommitRespectsMaxBatchButNeverSplitsARequest) {
+    gated_store gate(store_);
+    event_writer writer(gate, 3, 1000);
+    gate_opener opener{gate};
+    ASSERT_TRUE(writer.submit(make_request({"a"}), done.make(0)));
+    gate.wait_for_inserts(1);
+    ASSERT_TRUE(writer.submit(make_request({"b", "c"}), done.make(1)));
+    ASSERT_TRUE(writer.submit(make_request({"d", "e"}), done.make(2)));
+    ASSERT_TRUE(writer.submit(make_request({"f", "g", "h", "i", "j"}), done.make(3)));  // alone over the cap
+    gate.open();
+    ASSERT_TRUE(done.wait_for(4));
+    writer.stop();
+    EXPECT_EQ(gate.group_sizes(), (std::vector<std::size_t>{1, 2, 2, 5}));
+    EXPECT_EQ(done.result(3)->size(), 5u);
+    EXPECT_EQ(stored_events(store_), 10u);
+}
+
+TEST_F(EventWriterTest, StopCommitsWhatWasQueuedBeforeReturning) {
+    gated_store gate(store_);
+    event_writer writer(gate, 100, 1000);
+    gate_opener opener{gate};
+    ASSERT_TRUE(writer.submit(make_request({"a"}), done.make(0)));
+    gate.wait_for_inserts(1);
+    ASSERT_TRUE(writer.submit(make_request({"b"}), done.make(1)));
+    ASSERT_TRUE(writer.submit(make_request({"c", "d"}), done.make(2)));
+
+    std::thread stopper([&] { writer.stop(); });
+    // Once submit is refused, stop() has begun; only then let the commits through.
+    // (Probe requests carry no events; they are accepted until the writer is stopping.)
+    std::atomic<std::size_t> probes{0};
+    while (writer.submit(write_request{}, [&](outcomes) { ++probes; })) {
+        std::this_thread::yield();
+    }
+    gate.open();
+    stopper.join();
+
+    // stop() has returned: everything queued before it is committed and completed.
+    EXPECT_GE(done.calls(), 3u);
+    for (std::size_t slot = 0; slot < 3; ++slot) EXPECT_TRUE(done.result(slot).has_value()) << slot;
+    EXPECT_EQ(stored_events(store_), 4u);
+    EXPECT_EQ(writer.queued_events(), 0u);
+    EXPECT_FALSE(writer.submit(make_request({"late"}), [](outcomes) {}));
+}
+
+TEST_F(EventWriterTest, SubmitAfterStopIsRefused) {
+    event_writer writer(store_, 100, 1000);
+    writer.stop();
+    bool called = false;
+    EXPECT_FALSE(writer.submit(make_request({"a"}), [&](outcomes) { called = true; }));
+    writer.stop();  // idempotent
+    EXPECT_FALSE(called);
+    EXPECT_EQ(stored_events(store_), 0u);
+}
+
+TEST(EventWriter, StorageFailureCompletesWithNullopt) {
+    failing_store store;
+    completions done;
+    {
+        event_writer writer(store, 100, 1000);
+        ASSERT_TRUE(writer.submit(make_request({"a", "b"}), done.make(0)));
+        ASSERT_TRUE(done.wait_for(1));
+        ASSERT_TRUE(writer.submit(make_request({"c"}), done.make(1)));
+        ASSERT_TRUE(done.wait_for(2));
+        EXPECT_EQ(writer.queued_events(), 0u);  // failed events are not left counted
+        // The writer keeps serving after a failure.
+        ASSERT_TRUE(writer.submit(make_request({"d"}), done.make(2)));
+        writer.stop();
+    }
+    EXPECT_EQ(done.calls(), 3u);
+    for (std::size_t slot = 0; slot < 3; ++slot) EXPECT_FALSE(done.result(slot).has_value()) << slot;
+    EXPECT_GE(store.calls.load(), 2);
+    EXPECT_EQ(store.events_seen.load(), 4u);
+}

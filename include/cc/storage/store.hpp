@@ -78,6 +78,9 @@ public:
 
     /// @brief Throws when storage cannot serve (readiness).
     virtual void check() = 0;
+
+    /// @brief Writes a consistent copy of everything to `path` while serving goes on.
+    virtual void backup(const std::string& path) = 0;
 };
 
 }  // namespace cc::storage

@@ -350,4 +350,15 @@ void sqlite_storage::check() {
     }
 }
 
+void sqlite_storage::backup(const std::string& path) {
+    // SQLite's online backup copies a consistent snapshot; in WAL mode writers go on meanwhile.
+    database target({path, 5000, "full", false});
+    std::lock_guard lock(reader_.mutex);
+    sqlite3_backup* raw = sqlite3_backup_init(target.handle(), "main", reader_.db->handle(), "main");
+    if (!raw) throw_sqlite_error(target.handle(), sqlite3_errcode(target.handle()), "backup");
+    const std::unique_ptr<sqlite3_backup, int (*)(sqlite3_backup*)> guard(raw, sqlite3_backup_finish);
+    const int rc = sqlite3_backup_step(raw, -1);
+    if (rc != SQLITE_DONE) throw_sqlite_error(target.handle(), rc, "backup");
+}
+
 }  // namespace cc::storage::sqlite

@@ -28,6 +28,7 @@ public:
     std::int64_t purge_events(util::millis before, int limit) override;
     void save_last_used(std::span<const last_used_update> updates) override;
     void check() override;
+    void backup(const std::string& path) override;
 
 private:
     /// @brief A connection and the lock that serializes its use.
