@@ -23,8 +23,8 @@ RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libsqlite3-0 libssl3 zlib1g libspdlog1.10 libfmt9 ca-certificates tini \
  && rm -rf /var/lib/apt/lists/* \
- && groupadd --system --gid 10001 cc \
- && useradd --system --uid 10001 --gid cc --home-dir /data --no-create-home \
+ && groupadd --gid 10001 cc \
+ && useradd --uid 10001 --gid cc --home-dir /data --no-create-home \
       --shell /usr/sbin/nologin cc \
  && mkdir -p /data \
  && chown cc:cc /data

@@ -120,7 +120,7 @@ int run_cli(int argc, char** argv) {
 
     try {
         if (migrate_cmd->parsed()) return migrate(settings);
-        if (health_cmd->parsed()) return probe_health(settings.listen) ? 0 : 1;
+        if (health_cmd->parsed()) return probe_health(settings.listen, !settings.tls_cert_file.empty()) ? 0 : 1;
         if (backup_cmd->parsed()) {
             if (std::filesystem::exists(backup_path)) {
                 std::cerr << "cc-inbound: backup: " << backup_path << " already exists\n";

@@ -56,21 +56,36 @@ void maintenance::purge_expired_events() {
 }
 
 void maintenance::run() {
+    // A short tick for index reloads; last-used flushes, checkpoints and purges each on their own period.
+    const auto tick = std::min<milliseconds>(interval_, milliseconds(250));
+    auto next_flush = steady_clock::now() + interval_;
+    auto next_checkpoint = steady_clock::now() + seconds(1);
     auto next_purge = steady_clock::now() + seconds(10);
+    const auto guarded = [](const char* what, auto&& work) {
+        try {
+            work();
+        } catch (const storage::storage_error& e) {
+            ops::log(spdlog::level::warn, what, {{"error", e.what()}});
+        }
+    };
     std::unique_lock lock(mutex_);
     while (!stopping_) {
-        wake_.wait_for(lock, interval_, [this] { return stopping_; });
+        wake_.wait_for(lock, tick, [this] { return stopping_; });
         if (stopping_) break;
         lock.unlock();
-        flush_last_used();
-        try {
-            keys_.reload_if_changed();
-        } catch (const storage::storage_error& e) {
-            ops::log(spdlog::level::warn, "key index reload failed", {{"error", e.what()}});
+        const auto now = steady_clock::now();
+        guarded("key index reload failed", [this] { keys_.reload_if_changed(); });
+        if (now >= next_flush) {
+            flush_last_used();
+            next_flush = now + interval_;
         }
-        if (steady_clock::now() >= next_purge) {
+        if (now >= next_checkpoint) {
+            guarded("checkpoint failed", [this] { store_.checkpoint(); });
+            next_checkpoint = now + seconds(1);
+        }
+        if (now >= next_purge) {
             purge_expired_events();
-            next_purge = steady_clock::now() + minutes(1);
+            next_purge = now + minutes(1);
         }
         lock.lock();
     }

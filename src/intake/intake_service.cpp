@@ -41,21 +41,9 @@ failure unsupported_media_type(bool form_allowed) {
 }  // namespace
 
 std::optional<std::string> media_kind(const std::string& content_type) {
-    const auto semicolon = content_type.find(';');
-    const auto type = lower_trimmed(std::string_view(content_type).substr(0, semicolon));
-    // Only a UTF-8 (or its ASCII subset) charset can be read as sent.
-    std::string_view params = semicolon == std::string::npos ? std::string_view() : std::string_view(content_type).substr(semicolon + 1);
-    while (!params.empty()) {
-        const auto next = params.find(';');
-        const auto param = lower_trimmed(params.substr(0, next));
-        if (param.starts_with("charset=")) {
-            auto charset = param.substr(8);
-            if (charset.size() >= 2 && charset.front() == '"' && charset.back() == '"') charset = charset.substr(1, charset.size() - 2);
-            if (charset != "utf-8" && charset != "utf8" && charset != "us-ascii") return std::nullopt;
-        }
-        if (next == std::string_view::npos) break;
-        params.remove_prefix(next + 1);
-    }
+    // Parameters (charset and others) do not change the type; the body must be UTF-8
+    // whatever they say, and the readers check that.
+    const auto type = lower_trimmed(std::string_view(content_type).substr(0, content_type.find(';')));
     if (type == "application/json") return "json";
     if (type == "application/x-www-form-urlencoded") return "form";
     return std::nullopt;

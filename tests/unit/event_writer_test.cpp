@@ -91,6 +91,8 @@ public:
     std::int64_t purge_events(util::millis, int) override { return 0; }
     void save_last_used(std::span<const storage::last_used_update>) override {}
     void check() override { throw fail(); }
+    void checkpoint() override {}
+    void backup(const std::string&) override { throw fail(); }
 
     std::atomic<int> calls{0};
     std::atomic<std::size_t> events_seen{0};
@@ -145,6 +147,8 @@ public:
     std::int64_t purge_events(util::millis before, int limit) override { return inner_.purge_events(before, limit); }
     void save_last_used(std::span<const storage::last_used_update> u) override { inner_.save_last_used(u); }
     void check() override { inner_.check(); }
+    void checkpoint() override { inner_.checkpoint(); }
+    void backup(const std::string& path) override { inner_.backup(path); }
 
 private:
     storage::store& inner_;

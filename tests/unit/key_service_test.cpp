@@ -306,7 +306,8 @@ TEST_F(KeyServiceTest, DowngradeKeepsExistingKeysButBlocksCreation) {
     ASSERT_TRUE(down.ok());
     EXPECT_EQ(down.value().active_keys, 4);
     EXPECT_EQ(down.value().key_limit, 2);
-    for (const auto& k : service_.list_keys("example.com").value().keys) EXPECT_EQ(k.status, "active");
+    const auto listing = service_.list_keys("example.com").value();
+    for (const auto& k : listing.keys) EXPECT_EQ(k.status, "active");
     for (const auto& k : made) {
         const auto found = lookup(k.value);
         ASSERT_TRUE(found.has_value());
@@ -368,7 +369,8 @@ TEST_F(KeyServiceTest, RevokingRevokedKeyIsNoOp) {
     storage::listing_query q;
     q.domain = "example.com";
     int revocations = 0;
-    for (const auto& e : store_.list_audit(q).items) revocations += e.action == "key.revoked";
+    const auto audit = store_.list_audit(q);
+    for (const auto& e : audit.items) revocations += e.action == "key.revoked";
     EXPECT_EQ(revocations, 1);
 }
 
@@ -546,7 +548,8 @@ TEST_F(KeyServiceTest, EveryActionIsAuditedWithActorAndNeverTheKey) {
     ASSERT_TRUE(service_.restore_key(a.key.key.id, admin_).ok());
     const auto rolled = service_.roll_key(b.key.key.id, day, admin_);
     ASSERT_TRUE(rolled.ok());
-    for (const auto& k : service_.list_keys("example.com").value().keys) {
+    const auto remaining = service_.list_keys("example.com").value();
+    for (const auto& k : remaining.keys) {
         ASSERT_TRUE(service_.delete_key(k.key.id, admin_).ok());
     }
     ASSERT_TRUE(service_.delete_domain("example.com", admin_).ok());
@@ -581,7 +584,9 @@ TEST_F(KeyServiceTest, EveryActionIsAuditedWithActorAndNeverTheKey) {
 
     // Key actions name the key.
     for (const auto& e : entries) {
-        if (e.action.starts_with("key.")) EXPECT_TRUE(e.key_id.has_value()) << e.action;
+        if (e.action.starts_with("key.")) {
+            EXPECT_TRUE(e.key_id.has_value()) << e.action;
+        }
     }
 }
 

@@ -202,7 +202,9 @@ TEST(EmbeddedMigrations, AreNonEmptyOrderedAndStartAtOne) {
     for (std::size_t i = 0; i < all.size(); ++i) {
         EXPECT_FALSE(all[i].name.empty());
         EXPECT_FALSE(all[i].sql.empty());
-        if (i > 0) EXPECT_EQ(all[i].version, all[i - 1].version + 1) << all[i].name;
+        if (i > 0) {
+            EXPECT_EQ(all[i].version, all[i - 1].version + 1) << all[i].name;
+        }
     }
 }
 

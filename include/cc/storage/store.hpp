@@ -79,6 +79,10 @@ public:
     /// @brief Throws when storage cannot serve (readiness).
     virtual void check() = 0;
 
+    /// @brief Moves committed writes from the log into the main database file (SQLite:
+    /// a passive WAL checkpoint). Called in the background so commits never do it.
+    virtual void checkpoint() = 0;
+
     /// @brief Writes a consistent copy of everything to `path` while serving goes on.
     virtual void backup(const std::string& path) = 0;
 };

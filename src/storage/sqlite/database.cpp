@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <set>
 
 #include "cc/storage/storage_error.hpp"
@@ -23,6 +24,12 @@ database::database(const connection_options& options) {
     static const std::set<std::string, std::less<>> levels = {"off", "normal", "full", "extra"};
     if (!levels.contains(options.synchronous)) {
         throw storage_error("unknown synchronous level: " + options.synchronous, SQLITE_MISUSE);
+    }
+    // A fresh install has no data folder yet: make the database's parent directory.
+    if (!options.read_only && options.path != ":memory:") {
+        const auto parent = std::filesystem::path(options.path).parent_path();
+        std::error_code ignored;
+        if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
     }
     sqlite3* raw = nullptr;
     // NOMUTEX: each connection is used by one thread at a time, under its owner's lock.

@@ -229,6 +229,8 @@ page<Record> run_listing(statement& s, const listing_query& q, Reader read, std:
 sqlite_storage::sqlite_storage(const connection_options& options) {
     writer_.db = std::make_unique<database>(options);
     migrations_ = apply_migrations(*writer_.db, embedded_migrations());
+    // Checkpoints run in the background (checkpoint()), never inside an event commit.
+    writer_.db->exec("PRAGMA wal_autocheckpoint = 0");
     admin_.db = std::make_unique<database>(options);
     reader_.db = std::make_unique<database>(options);
 }
@@ -348,6 +350,15 @@ void sqlite_storage::check() {
     if (!s->step()) {
         throw storage_error("registry_version row is missing", SQLITE_CORRUPT);
     }
+}
+
+void sqlite_storage::checkpoint() {
+    std::lock_guard lock(admin_.mutex);
+    int log_frames = 0;
+    int checkpointed = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(admin_.db->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                             &checkpointed);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) throw_sqlite_error(admin_.db->handle(), rc, "checkpoint");
 }
 
 void sqlite_storage::backup(const std::string& path) {

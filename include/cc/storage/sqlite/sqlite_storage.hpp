@@ -29,6 +29,7 @@ public:
     void save_last_used(std::span<const last_used_update> updates) override;
     void check() override;
     void backup(const std::string& path) override;
+    void checkpoint() override;
 
 private:
     /// @brief A connection and the lock that serializes its use.
