@@ -23,7 +23,7 @@ from harness import (BATCH, INBOUND, STOP_TIMEOUT, CcTestCase, RawConnection, Se
 WORKERS = 8
 BATCH_SIZE = 10
 # Every third request of a worker is a batch: 2 singles + 1 batch of 10 = 12 events per cycle.
-REQUESTS_PER_WORKER = 240
+REQUESTS_PER_WORKER = 180
 PLANNED_EVENTS = WORKERS * (REQUESTS_PER_WORKER // 3) * (2 + BATCH_SIZE)
 # Hard bounds, whatever the speed of the build (AddressSanitizer is 3-5x slower).
 LOAD_SECONDS_MAX = 20.0
