@@ -42,13 +42,16 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         return ctx;
     }
 
-    /// @brief Closes a connection on its own strand, if it is still idle.
+    /// @brief Closes a connection on its own strand, if it is still idle. A request
+    /// already sent but not yet read (bytes waiting in the socket) is not idle: it
+    /// will be read and answered.
     static void close_if_idle(const std::shared_ptr<connection_slot>& slot) {
         net::post(slot->executor, [slot] {
-            if (slot->stream && slot->idle) {
-                beast::error_code ec;
-                slot->stream->socket().close(ec);
-            }
+            if (!slot->stream || !slot->idle) return;
+            beast::error_code ec;
+            auto& socket = slot->stream->socket();
+            if (socket.available(ec) > 0 && !ec) return;
+            socket.close(ec);
         });
     }
 

@@ -352,6 +352,33 @@ TEST_F(KeyServiceTest, ConcurrentCreatesRespectPlanLimit) {
     EXPECT_EQ(registry_.key_count(), 2u);
 }
 
+TEST_F(KeyServiceTest, ConcurrentCreatesFromTwoProcessesRespectPlanLimit) {
+    domain("example.com", "pulse");
+    // A second store on the same file stands for another process (the operator CLI).
+    storage::sqlite::sqlite_storage other_store(options_for(dir_.file("cc.db")));
+    keys::key_registry other_registry;
+    key_service here(store_, registry_, clock_, util::system_random());
+    key_service there(other_store, other_registry, clock_, util::system_random());
+    std::atomic<int> ok{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+        threads.emplace_back([&, i] {
+            auto& service = (i % 2 == 0) ? here : there;
+            const auto r = service.create_key("example.com", "p" + std::to_string(i), std::nullopt, admin_);
+            if (r.ok()) {
+                ++ok;
+            } else if (r.error().code == "plan_limit_reached") {
+                ++refused;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(ok.load(), 2);
+    EXPECT_EQ(refused.load(), 6);
+    EXPECT_EQ(store_.load_keys().size(), 2u);
+}
+
 // --- key lifecycle -----------------------------------------------------------------
 
 TEST_F(KeyServiceTest, RevokingRevokedKeyIsNoOp) {

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "cc/storage/storage_error.hpp"
 
 namespace cc::storage::sqlite {
@@ -211,7 +213,8 @@ audit_record read_audit(statement& s) {
 
 /// @brief Runs a newest-first listing; fetches one row more than asked to know if a next page exists.
 template <typename Record, typename Reader>
-page<Record> run_listing(statement& s, const listing_query& q, Reader read, std::int64_t Record::*cursor) {
+page<Record> run_listing(statement& s, listing_query q, Reader read, std::int64_t Record::*cursor) {
+    q.limit = std::max(q.limit, 1);
     s.bind(1, q.domain).bind(2, q.domain).bind(3, q.before).bind(4, q.before).bind(5, std::int64_t{q.limit} + 1);
     page<Record> result;
     while (s.step()) {
