@@ -103,7 +103,8 @@ die() { log "error: $*"; exit 2; }
 # Enough descriptors for 1,000 connections on both ends.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-for tool in wrk sqlite3 curl cc; do command -v $tool >/dev/null || die "$tool is not installed (apt-get install -y wrk sqlite3 curl gcc)"; done
+for tool in wrk sqlite3 curl; do command -v $tool >/dev/null || die "$tool is not installed (apt-get install -y wrk sqlite3 curl)"; done
+if [[ $BENCH_PROBE == 1 ]]; then command -v cc >/dev/null || die "no C compiler for bench/sqlite_probe.c (apt-get install -y gcc libsqlite3-dev), or set BENCH_PROBE=0"; fi
 if [[ $BENCH_NGINX == 1 ]] && ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
     die "nginx is not installed (apt-get install -y nginx-light), or set BENCH_NGINX=0"
 fi
@@ -118,7 +119,9 @@ if [[ $BENCH_BUILD == 1 ]]; then
         { tail -20 "$BENCH_OUT/build.log"; die "build failed (see $BENCH_OUT/build.log)"; }
 fi
 [[ -x $CC_BINARY ]] || die "no binary at $CC_BINARY"
-cc -O2 -o "$WORK/sqlite_probe" "$BENCH_DIR/sqlite_probe.c" -lsqlite3 || die "cannot build sqlite_probe"
+if [[ $BENCH_PROBE == 1 ]]; then
+    cc -O2 -o "$WORK/sqlite_probe" "$BENCH_DIR/sqlite_probe.c" -lsqlite3 || die "cannot build bench/sqlite_probe.c (libsqlite3-dev?)"
+fi
 
 # ------------------------------------------------------------------ helpers
 free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -220,8 +223,10 @@ SQL
 preload_events() {
     local db=$1 n=$2 key_id=$3
     local now_ms=$(($(date +%s) * 1000))
+    # No journal while loading (the server is stopped; nothing else has the file open),
+    # back to WAL at the end, as the service keeps it.
     sqlite3 "$db" >/dev/null <<SQL
-PRAGMA journal_mode=WAL;
+PRAGMA journal_mode=OFF;
 PRAGMA synchronous=OFF;
 PRAGMA cache_size=-1048576;
 BEGIN;
@@ -236,7 +241,7 @@ SELECT '$DOMAIN', id, '$key_id', 'purchase', 'customer' || n || '@example.com',
        '@example.com","value":49.90,"currency":"USD","properties":{"plan":"pro","source":"bench"}}'
 FROM ids;
 COMMIT;
-PRAGMA wal_checkpoint(TRUNCATE);
+PRAGMA journal_mode=WAL;
 SQL
 }
 
@@ -262,12 +267,18 @@ run_wrk() {
     OUTSTANDING=$WORK/outstanding-$POINT.txt
     : >"$OUTSTANDING"
     local path=/__cc/inbound
+    local timer=()
+    [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -f 'WRK_CPU %U %S %e')
     env BENCH_DIR="$BENCH_DIR" BENCH_KEY="$key" BENCH_RUN="r$$p$POINT" BENCH_TRACK="$track" \
         BENCH_OUTSTANDING_FILE="$OUTSTANDING" \
-        wrk -t"$threads" -c"$conns" -d"${BENCH_DURATION}s" --timeout 10s -s "$BENCH_DIR/$script.lua" \
+        "${timer[@]}" wrk -t"$threads" -c"$conns" -d"${BENCH_DURATION}s" --timeout 10s -s "$BENCH_DIR/$script.lua" \
         "$url$path" >"$WRK_LOG" 2>&1 || die "wrk failed (see $WRK_LOG)"
     WRK_JSON=$(sed -n 's/^BENCH_RESULT //p' "$WRK_LOG")
     [[ -n $WRK_JSON ]] || die "no BENCH_RESULT in $WRK_LOG"
+    # The load generator's own CPU, in % of one core over its run.
+    local cpu
+    cpu=$(awk '/^WRK_CPU/{ if ($4 > 0) printf "%.1f", ($2 + $3) / $4 * 100 }' "$WRK_LOG")
+    WRK_JSON="${WRK_JSON%\}},\"client_cpu_pct\":${cpu:-null}}"
 }
 
 # record KIND SCENARIO CONNS EXTRA_JSON: one line of results.jsonl, one line on stderr.
@@ -469,14 +480,14 @@ echo >>"$RESULTS"
 log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 log "results in $BENCH_OUT"
 
-[[ $BENCH_PROBE == 1 ]] && probe before
-
 KEY=$FORGED_KEY  # nginx does not look at it
 [[ $BENCH_NGINX == 1 ]] && start_nginx
 
-# Interleaved: at each connection count, nginx, then every cc-inbound scenario, then nginx again.
+# Interleaved: at each connection count, the SQLite probe, nginx, then every cc-inbound
+# scenario, then nginx again; so the ceilings see the same machine weather as the service.
 for conns in $BENCH_CONNECTIONS; do
     log "--- $conns connections"
+    [[ $BENCH_PROBE == 1 ]] && probe "c$conns"
     [[ $BENCH_NGINX == 1 ]] && nginx_point "$conns" before
     for scenario in $BENCH_SCENARIOS; do
         cc_point "$scenario" "$conns" matrix
@@ -495,15 +506,27 @@ if [[ $BENCH_SCALE == 1 ]]; then
     PRELOAD_DB=$WORK/preloaded.db
     rm -f "$PRELOAD_DB"*
     CURRENT_DB=$PRELOAD_DB
-    start_server "$PRELOAD_DB"; create_key; stop_server
-    PRELOAD_KEY=$KEY
+    cache=""
+    if [[ -n ${BENCH_PRELOAD_CACHE:-} ]]; then
+        cache=$BENCH_PRELOAD_CACHE/preload-$BENCH_PRELOAD_EVENTS-$(cat "$ROOT"/migrations/*.sql | sha1sum | cut -c1-12).db
+    fi
     t0=$(date +%s.%N)
-    preload_events "$PRELOAD_DB" "$BENCH_PRELOAD_EVENTS" "$KEY_ID"
+    if [[ -n $cache && -f $cache ]]; then
+        cp "$cache" "$PRELOAD_DB"
+        cached=true
+        start_server "$PRELOAD_DB"; create_key; stop_server
+    else
+        cached=false
+        start_server "$PRELOAD_DB"; create_key; stop_server
+        preload_events "$PRELOAD_DB" "$BENCH_PRELOAD_EVENTS" "$KEY_ID"
+        if [[ -n $cache ]]; then mkdir -p "$(dirname "$cache")" && cp "$PRELOAD_DB" "$cache"; fi
+    fi
     t1=$(date +%s.%N)
+    PRELOAD_KEY=$KEY
     preload_s=$("$PYTHON" -c "print(round($t1 - $t0, 1))")
     db_mib=$(( $(stat -c %s "$PRELOAD_DB") / 1048576 ))
-    log "preloaded $BENCH_PRELOAD_EVENTS events in ${preload_s} s (database $db_mib MiB)"
-    echo "{\"target\":\"preload\",\"events\":$BENCH_PRELOAD_EVENTS,\"seconds\":$preload_s,\"db_mib\":$db_mib}" >>"$RESULTS"
+    log "preloaded $BENCH_PRELOAD_EVENTS events in ${preload_s} s (database $db_mib MiB, cached: $cached)"
+    echo "{\"target\":\"preload\",\"events\":$BENCH_PRELOAD_EVENTS,\"seconds\":$preload_s,\"db_mib\":$db_mib,\"cached\":$cached}" >>"$RESULTS"
     for round in 1 2; do
         cc_point single 50 "empty-db-$round" fresh
         CURRENT_DB=$PRELOAD_DB; KEY=$PRELOAD_KEY
@@ -567,10 +590,10 @@ print("Run: %s s per point, wrk threads %s, server threads %s, synchronous=%s, C
 
 if ceiling_sql:
     print("## SQLite durable insert ceiling (bench/sqlite_probe.c)\n")
-    print("| rows per transaction | rows/s (mean of runs) | runs |")
-    print("|---:|---:|---|")
+    print("| rows per transaction | rows/s (mean of runs) | min | max | runs (in run order) |")
+    print("|---:|---:|---:|---:|---|")
     for k in sorted(probe):
-        print("| %d | %.0f | %s |" % (k, ceiling_sql[k], ", ".join("%.0f" % v for v in probe[k])))
+        print("| %d | %.0f | %.0f | %.0f | %s |" % (k, ceiling_sql[k], min(probe[k]), max(probe[k]), ", ".join("%.0f" % v for v in probe[k])))
     print()
 if nginx:
     print("## nginx constant-202 ceiling (same request, same wrk script)\n")
@@ -579,20 +602,33 @@ if nginx:
     for k in sorted(nginx):
         print("| %d | %.0f | %s |" % (k, ceiling_http[k], ", ".join("%.0f" % v for v in nginx[k])))
     print()
+    print("nginx's CPU, in % of one core: " + ", ".join("c=%d %.0f%%" % (r["connections"], r["cpu_pct"]) for r in rows if r["target"] == "nginx"))
+    print()
 
 print("## cc-inbound\n")
 print("events/s counts events newly stored (acknowledged by 2xx). ÷nginx: req/s over nginx's req/s at the same "
       "connection count. ÷SQL@n: events/s over the probe's rows/s at n rows per transaction.\n")
-print("| scenario | variant | conns | req/s | events/s | p50 ms | p90 ms | p99 ms | server CPU | peak RSS MiB | ÷nginx | ÷SQL@1 | ÷SQL@100 | ÷SQL@1000 | honest |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+print("| scenario | variant | conns | req/s | events/s | p50 ms | p90 ms | p99 ms | server CPU | CPU µs/req | wrk CPU | peak RSS MiB | ÷nginx | ÷SQL@1 | ÷SQL@100 | ÷SQL@1000 | honest |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for r in cc:
     ev = r["events_per_s"]
-    ng = ceiling_http.get(r["connections"]) if r["variant"] == "matrix" else ceiling_http.get(r["connections"])
-    print("| %s | %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.0f%% | %.1f | %s | %s | %s | %s | %s |" % (
+    ng = ceiling_http.get(r["connections"])
+    wrk_cpu = r.get("client_cpu_pct")
+    print("| %s | %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.0f%% | %.0f | %s | %.1f | %s | %s | %s | %s | %s |" % (
         r["scenario"], r["variant"], r["connections"], r["req_per_s"], ev, r["p50_ms"], r["p90_ms"], r["p99_ms"],
-        r["cpu_pct"], r["peak_rss_mib"], ratio(r["req_per_s"], ng),
+        r["cpu_pct"], r["cpu_pct"] / 100 * 1e6 / r["req_per_s"] if r["req_per_s"] else 0,
+        "-" if wrk_cpu is None else "%.0f%%" % wrk_cpu, r["peak_rss_mib"], ratio(r["req_per_s"], ng),
         ratio(ev, ceiling_sql.get(1)) if ev else "-", ratio(ev, ceiling_sql.get(100)) if ev else "-",
         ratio(ev, ceiling_sql.get(1000)) if ev else "-", "yes" if r["honest"] else "**NO**"))
+print()
+print("Server CPU and wrk CPU are in % of one core (200% = both cores); CPU µs/req = server CPU time per answer.\n")
+print("### The group-commit writer (from the server's /metrics)\n")
+print("| scenario | variant | conns | commits/s | events/commit | ms/commit (fsync included) | writer busy |")
+print("|---|---|---:|---:|---:|---:|---:|")
+for r in cc:
+    if r.get("commits"):
+        print("| %s | %s | %d | %.0f | %.1f | %.2f | %.0f%% |" % (r["scenario"], r["variant"], r["connections"],
+              r["commits_per_s"], r["events_per_commit"], r["commit_ms_mean"], r["writer_busy_pct"]))
 print()
 print("Honesty notes:\n")
 for r in cc:

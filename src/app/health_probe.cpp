@@ -7,17 +7,38 @@
 namespace cc::app {
 namespace {
 
+/// @brief One GET /healthz on a connected stream; sets `healthy` on a 200.
 template <typename Stream>
-bool get_healthz(Stream& stream, const std::string& host) {
+net::awaitable<void> get_healthz(Stream& stream, std::string host, bool& healthy) {
     beast::error_code ec;
     http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
     req.set(http::field::host, host);
-    http::write(stream, req, ec);
-    if (ec) return false;
+    co_await http::async_write(stream, req, net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return;
     beast::flat_buffer buffer;
     http::response<http::string_body> res;
-    http::read(stream, buffer, res, ec);
-    return !ec && res.result() == http::status::ok;
+    co_await http::async_read(stream, buffer, res, net::redirect_error(net::use_awaitable, ec));
+    healthy = !ec && res.result() == http::status::ok;
+}
+
+net::awaitable<void> probe(std::string host, std::string port, bool tls, bool& healthy) {
+    auto executor = co_await net::this_coro::executor;
+    beast::error_code ec;
+    tcp::resolver resolver(executor);
+    const auto endpoints = co_await resolver.async_resolve(host, port, net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return;
+    beast::tcp_stream stream(executor);
+    co_await stream.async_connect(endpoints, net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return;
+    if (!tls) {
+        co_await get_healthz(stream, host, healthy);
+        co_return;
+    }
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.set_verify_mode(ssl::verify_none);
+    beast::ssl_stream<beast::tcp_stream&> secure(stream, ctx);
+    co_await secure.async_handshake(ssl::stream_base::client, net::redirect_error(net::use_awaitable, ec));
+    if (!ec) co_await get_healthz(secure, host, healthy);
 }
 
 }  // namespace
@@ -26,25 +47,16 @@ bool probe_health(const std::string& host_port, bool tls) {
     const auto colon = host_port.rfind(':');
     if (colon == std::string::npos) return false;
     auto host = host_port.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     // A wildcard listen address is reached through loopback.
     if (host == "0.0.0.0") host = "127.0.0.1";
-    if (host == "[::]") host = "::1";
-    const auto port = host_port.substr(colon + 1);
+    if (host == "::") host = "::1";
+    bool healthy = false;
     net::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    beast::error_code ec;
-    tcp::resolver resolver(ioc);
-    const auto endpoints = resolver.resolve(host, port, ec);
-    if (ec) return false;
-    stream.expires_after(std::chrono::seconds(3));
-    stream.connect(endpoints, ec);
-    if (ec) return false;
-    if (!tls) return get_healthz(stream, host);
-    ssl::context ctx(ssl::context::tls_client);
-    ctx.set_verify_mode(ssl::verify_none);
-    beast::ssl_stream<beast::tcp_stream&> secure(stream, ctx);
-    secure.handshake(ssl::stream_base::client, ec);
-    return !ec && get_healthz(secure, host);
+    net::co_spawn(ioc, probe(host, host_port.substr(colon + 1), tls, healthy), net::detached);
+    // Whatever the server does, the probe gives its answer within 3 seconds.
+    ioc.run_for(std::chrono::seconds(3));
+    return healthy;
 }
 
 }  // namespace cc::app

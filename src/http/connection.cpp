@@ -69,7 +69,9 @@ std::size_t header_bytes(const http::request_parser<http::string_body>::value_ty
 void log_access(const request_context& ctx, const response& res, std::string_view method, double seconds) {
     auto& m = ops::global_metrics();
     const auto status = std::to_string(res.result_int());
-    m.http_requests.inc({ctx.route, std::string(method), status});
+    // Label values stay bounded: a method the client made up is counted as "other".
+    const bool known_method = http::string_to_verb(beast::string_view(method.data(), method.size())) != http::verb::unknown;
+    m.http_requests.inc({ctx.route, known_method ? std::string(method) : std::string("other"), status});
     m.http_duration.observe({ctx.route}, seconds);
     const auto level = res.result_int() >= 500 ? spdlog::level::warn : spdlog::level::info;
     if (!ops::should_log(level)) return;

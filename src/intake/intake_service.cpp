@@ -6,6 +6,7 @@
 #include "cc/events/event_validator.hpp"
 #include "cc/events/form_decoder.hpp"
 #include "cc/events/json_reader.hpp"
+#include "cc/events/json_slices.hpp"
 #include "cc/keys/domain_name.hpp"
 #include "cc/ops/metrics.hpp"
 
@@ -181,6 +182,8 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
     const auto& key = admitted.value().key;
     write_request request{key.state->domain, key.state->id, now, {}};
     std::vector<std::size_t> stored_index;  // request.events[i] is batch element stored_index[i]
+    // Each event keeps its own bytes as sent; re-serializing is the fallback only.
+    const auto texts = events::array_element_texts(call.body, "events");
     for (std::size_t i = 0; i < events_field->size(); ++i) {
         const auto& element = (*events_field)[i];
         auto& item = receipt->results[i];
@@ -188,7 +191,10 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
         const auto pointer = "/events/" + std::to_string(i) + "/value";
         const auto text = doc->value_texts.find(pointer);
         auto result = events::validate_event(element, text == doc->value_texts.end() ? nullptr : &text->second,
-                                             element.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), now);
+                                             texts.size() == events_field->size()
+                                                 ? std::string(texts[i])
+                                                 : element.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                                             now);
         if (!result.ok()) {
             item.status = "rejected";
             item.error = util::validation_failure(std::move(result.problems));
