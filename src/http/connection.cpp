@@ -116,7 +116,10 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
     auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::error_code ec;
     beast::flat_buffer buffer;
-    bool first = true;
+    // A new connection gets the header timeout once, from its start (TLS handshake
+    // included) to the end of its first request's header: a late first byte does not
+    // buy a slow client a second period.
+    auto first_deadline = std::optional<steady_clock::time_point>(steady_clock::now() + milliseconds(env.options.header_timeout_ms));
     bool close_after = false;
 
     while (!close_after) {
@@ -124,20 +127,28 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
         if (buffer.size() == 0) {
             slot.idle = true;
             if (env.draining) break;
-            tcp_layer.expires_after(milliseconds(first ? env.options.header_timeout_ms : env.options.idle_timeout_ms));
+            if (first_deadline) {
+                tcp_layer.expires_at(*first_deadline);
+            } else {
+                tcp_layer.expires_after(milliseconds(env.options.idle_timeout_ms));
+            }
             const auto n = co_await stream.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
             if (ec) break;
             buffer.commit(n);
         }
         slot.idle = false;
-        first = false;
 
         // A fresh parser per request, limits set before anything is read.
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(env.options.max_header_bytes));
         // The body limit depends on the route, known only once the header is read.
         parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-        tcp_layer.expires_after(milliseconds(env.options.header_timeout_ms));
+        if (first_deadline) {
+            tcp_layer.expires_at(*first_deadline);
+            first_deadline.reset();
+        } else {
+            tcp_layer.expires_after(milliseconds(env.options.header_timeout_ms));
+        }
         co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
         const auto started = steady_clock::now();
         std::string request_id;

@@ -42,26 +42,33 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         return ctx;
     }
 
-    /// @brief Closes a connection on its own strand, if it is still idle. A request
-    /// already sent but not yet read (bytes waiting in the socket) is not idle: it
-    /// will be read and answered.
-    static void close_if_idle(const std::shared_ptr<connection_slot>& slot) {
+    /// @brief Ends an idle connection on its own strand by cancelling its wait for the
+    /// next request. Cancelling, not closing: if that request's bytes were already read,
+    /// the read has completed, the cancel does nothing, and the request is answered.
+    static void end_if_idle(const std::shared_ptr<connection_slot>& slot) {
         net::post(slot->executor, [slot] {
-            if (!slot->stream || !slot->idle) return;
-            beast::error_code ec;
-            auto& socket = slot->stream->socket();
-            if (socket.available(ec) > 0 && !ec) return;
-            socket.close(ec);
+            if (slot->stream && slot->idle) slot->stream->cancel();
         });
     }
 
-    /// @brief At the cap, makes room by closing the longest-idle connection; false if none is idle.
+    /// @brief Closes a connection outright (after the grace period).
+    static void force_close(const std::shared_ptr<connection_slot>& slot) {
+        net::post(slot->executor, [slot] {
+            beast::error_code ec;
+            if (slot->stream) slot->stream->socket().close(ec);
+        });
+    }
+
+    /// @brief At the cap, makes room by ending the longest-idle connection; false if none is idle.
     bool make_room() {
         std::lock_guard lock(slots_mutex);
-        if (slots.size() < static_cast<std::size_t>(options.max_connections)) return true;
+        std::size_t live = 0;
+        for (const auto& slot : slots) live += !slot->evicted;
+        if (live < static_cast<std::size_t>(options.max_connections)) return true;
         for (auto& slot : slots) {  // oldest first
-            if (slot->idle) {
-                close_if_idle(slot);
+            if (slot->idle && !slot->evicted) {
+                slot->evicted = true;
+                end_if_idle(slot);
                 return true;
             }
         }
@@ -108,19 +115,33 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         }
     }
 
-    /// @brief Waits for connections to finish, up to the grace period, then stops.
+    /// @brief Waits for connections to finish, up to the grace period; then closes what
+    /// is left, gives those a moment to unwind, and stops.
     net::awaitable<void> finish_drain() {
         auto self = shared_from_this();
         const auto deadline = steady_clock::now() + milliseconds(options.shutdown_grace_ms);
+        bool forced = false;
         net::steady_timer timer(ioc);
         for (;;) {
             std::size_t open;
             {
                 std::lock_guard lock(slots_mutex);
                 open = slots.size();
-                for (auto& slot : slots) close_if_idle(slot);
+                for (auto& slot : slots) {
+                    if (forced) {
+                        force_close(slot);
+                    } else {
+                        end_if_idle(slot);
+                    }
+                }
             }
-            if (open == 0 || steady_clock::now() >= deadline) break;
+            if (open == 0) break;
+            const auto now = steady_clock::now();
+            if (now >= deadline + seconds(2)) break;  // stuck beyond closing: stop anyway
+            if (now >= deadline && !forced) {
+                forced = true;
+                ops::log(spdlog::level::warn, "grace period over; closing connections", {{"connections", open}});
+            }
             timer.expires_after(milliseconds(20));
             beast::error_code ec;
             co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
