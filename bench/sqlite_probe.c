@@ -65,6 +65,18 @@ static unsigned long long next_random(void) {
 
 static long long counter = 0;
 
+static int compare_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile (0..1) of n sorted values. */
+static double quantile(const double *sorted, long long n, double q) {
+    if (n == 0) return 0;
+    long long i = (long long)(q * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
 static void insert_row(sqlite3 *db, sqlite3_stmt *st) {
     char event_id[64], email[64], sha[65], raw[512];
     long long n = ++counter;
@@ -128,21 +140,35 @@ int main(int argc, char **argv) {
     for (char *tok = strtok(sizes_text, ","); tok; tok = strtok(NULL, ",")) {
         const int per_tx = atoi(tok);
         if (per_tx <= 0) continue;
-        long long rows = 0, txs = 0;
+        long long rows = 0, txs = 0, cap = 1 << 20;
+        double *tx_ms = malloc(sizeof(double) * (size_t)cap);
+        double commit_total = 0;
         const double start = now_s();
         double t = start;
         while (t - start < seconds) {
+            const double t0 = now_s();
             exec(db, "BEGIN IMMEDIATE");
             for (int i = 0; i < per_tx; ++i) insert_row(db, st);
+            const double c0 = now_s();
             exec(db, "COMMIT");
+            t = now_s();
+            commit_total += t - c0;
+            if (txs < cap) tx_ms[txs] = (t - t0) * 1000;
             rows += per_tx;
             ++txs;
-            t = now_s();
         }
         const double elapsed = t - start;
+        const long long n = txs < cap ? txs : cap;
+        qsort(tx_ms, (size_t)n, sizeof(double), compare_double);
+        /* Transaction latency (inserts + COMMIT, fsync included) and the COMMIT's share. */
         printf("PROBE_RESULT {\"rows_per_tx\":%d,\"rows\":%lld,\"tx\":%lld,\"seconds\":%.3f,"
-               "\"rows_per_s\":%.1f,\"tx_per_s\":%.1f,\"synchronous\":\"%s\",\"sqlite\":\"%s\"}\n",
-               per_tx, rows, txs, elapsed, rows / elapsed, txs / elapsed, sync, sqlite3_libversion());
+               "\"rows_per_s\":%.1f,\"tx_per_s\":%.1f,\"tx_ms_p50\":%.3f,\"tx_ms_p90\":%.3f,"
+               "\"tx_ms_p99\":%.3f,\"tx_ms_max\":%.3f,\"commit_ms_mean\":%.3f,"
+               "\"synchronous\":\"%s\",\"sqlite\":\"%s\"}\n",
+               per_tx, rows, txs, elapsed, rows / elapsed, txs / elapsed, quantile(tx_ms, n, 0.50),
+               quantile(tx_ms, n, 0.90), quantile(tx_ms, n, 0.99), n ? tx_ms[n - 1] : 0.0,
+               txs ? commit_total / (double)txs * 1000 : 0.0, sync, sqlite3_libversion());
+        free(tx_ms);
         fflush(stdout);
     }
     sqlite3_finalize(st);

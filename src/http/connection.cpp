@@ -126,13 +126,22 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
         // Wait for the next request's first bytes: the idle (keep-alive) timeout applies.
         if (buffer.size() == 0) {
             slot.idle = true;
-            if (env.draining) break;
+            // Draining ends idle connections, but not one whose next request is already here.
+            if (env.draining && tcp_layer.socket().available(ec) == 0) break;
             if (first_deadline) {
                 tcp_layer.expires_at(*first_deadline);
             } else {
                 tcp_layer.expires_after(milliseconds(env.options.idle_timeout_ms));
             }
             const auto n = co_await stream.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
+            if (ec == net::error::operation_aborted && tcp_layer.socket().is_open()) {
+                // Cancelled by a drain or to make room: if a request arrived meanwhile, serve it.
+                beast::error_code ignored;
+                if (tcp_layer.socket().available(ignored) > 0) {
+                    ec = {};
+                    continue;
+                }
+            }
             if (ec) break;
             buffer.commit(n);
         }

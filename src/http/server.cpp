@@ -47,7 +47,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     /// the read has completed, the cancel does nothing, and the request is answered.
     static void end_if_idle(const std::shared_ptr<connection_slot>& slot) {
         net::post(slot->executor, [slot] {
-            if (slot->stream && slot->idle) slot->stream->cancel();
+            if (!slot->stream || !slot->idle) return;
+            beast::error_code ec;
+            if (slot->stream->socket().available(ec) > 0 && !ec) return;  // a request is waiting
+            slot->stream->cancel();
         });
     }
 
