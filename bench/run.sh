@@ -40,6 +40,7 @@
 #   BENCH_WRK_THREADS=2     wrk threads (never more than the connections)
 #   BENCH_SERVER_THREADS=   CC_THREADS of the server (empty: the service's default, one per core)
 #   BENCH_SYNCHRONOUS=full  CC_SQLITE_SYNCHRONOUS of the server and the probe
+#   BENCH_SERVER_ENV="CC_X=1 CC_Y=2"   more environment for the server (e.g. CC_COMMIT_MAX_EVENTS=500)
 #   BENCH_OUT=build-release/bench-results/<UTC time>
 #   CC_BINARY=path          use this binary and skip the build (the smoke test does)
 #   BENCH_BUILD=1           0: do not build (use build-release/ as it is)
@@ -67,6 +68,7 @@ BENCH_MICRO=${BENCH_MICRO:-1}
 BENCH_WRK_THREADS=${BENCH_WRK_THREADS:-2}
 BENCH_SERVER_THREADS=${BENCH_SERVER_THREADS:-}
 BENCH_SYNCHRONOUS=${BENCH_SYNCHRONOUS:-full}
+BENCH_SERVER_ENV=${BENCH_SERVER_ENV:-}
 BENCH_OUT=${BENCH_OUT:-$ROOT/build-release/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
 if [[ -n ${CC_BINARY:-} ]]; then BENCH_BUILD=${BENCH_BUILD:-0}; else BENCH_BUILD=${BENCH_BUILD:-1}; fi
 CC_BINARY=${CC_BINARY:-$ROOT/build-release/cc-inbound}
@@ -148,6 +150,8 @@ start_server() {
         CC_RATE_LIMIT_PULSE=100000000:100000000 CC_RATE_LIMIT_SIGNAL=100000000:100000000
         CC_RATE_LIMIT_CLARITY=100000000:100000000 CC_RATE_LIMIT_COMMAND=100000000:100000000)
     [[ -n $BENCH_SERVER_THREADS ]] && env+=(CC_THREADS="$BENCH_SERVER_THREADS")
+    # shellcheck disable=SC2206
+    [[ -n $BENCH_SERVER_ENV ]] && env+=($BENCH_SERVER_ENV)
     env -i "${env[@]}" "$CC_BINARY" serve >>"$BENCH_OUT/server.log" 2>&1 &
     SERVER_PID=$!
     SERVER_URL=http://127.0.0.1:$port
@@ -474,7 +478,7 @@ print("  sqlite-probe %-6s %4d rows/tx  %9.0f rows/s  %7.1f tx/s" % (sys.argv[2]
     echo "\"wrk\":\"$(wrk -v 2>&1 | head -1 | cut -d' ' -f2)\",\"nginx\":\"$("$NGINX" -v 2>&1 | cut -d/ -f2)\","
     echo "\"sqlite\":\"$(sqlite3 --version | cut -d' ' -f1)\",\"binary\":\"$CC_BINARY\","
     echo "\"duration_s\":$BENCH_DURATION,\"connections\":\"$BENCH_CONNECTIONS\",\"scenarios\":\"$BENCH_SCENARIOS\","
-    echo "\"wrk_threads\":$BENCH_WRK_THREADS,\"server_threads\":\"${BENCH_SERVER_THREADS:-default}\",\"synchronous\":\"$BENCH_SYNCHRONOUS\",\"quick\":$QUICK}"
+    echo "\"wrk_threads\":$BENCH_WRK_THREADS,\"server_threads\":\"${BENCH_SERVER_THREADS:-default}\",\"synchronous\":\"$BENCH_SYNCHRONOUS\",\"server_env\":\"$BENCH_SERVER_ENV\",\"quick\":$QUICK}"
 } | tr -d '\n' >>"$RESULTS"
 echo >>"$RESULTS"
 log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,36 +10,14 @@
 #include <string>
 #include <system_error>
 
+#include "support/temp_dir.hpp"
+
 using namespace cc::config;
 namespace fs = std::filesystem;
 
 namespace {
 
-/// A unique temporary directory, removed with everything in it at scope end.
-class temp_dir {
-public:
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "cc-config-test-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    /// Writes `text` to `name` in the directory and returns its path.
-    std::string write(const std::string& name, const std::string& text) const {
-        const auto file = path_ / name;
-        std::ofstream(file) << text;
-        return file.string();
-    }
-
-private:
-    fs::path path_;
-};
+using cc::testing::temp_dir;
 
 /// Loads and returns the config_error's message; fails the test if nothing is thrown.
 std::string load_error(const sources& from) {

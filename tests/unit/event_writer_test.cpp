@@ -18,6 +18,8 @@
 #include "cc/storage/sqlite/sqlite_storage.hpp"
 #include "cc/storage/storage_error.hpp"
 
+#include "support/temp_dir.hpp"
+
 using namespace cc;
 using intake::event_writer;
 using intake::write_request;
@@ -26,25 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A unique temporary directory, removed with everything in it at scope end.
-class temp_dir {
-public:
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "cc-event-writer-test-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
+using cc::testing::temp_dir;
 
 storage::sqlite::connection_options options_for(const std::string& path) {
     storage::sqlite::connection_options o;
