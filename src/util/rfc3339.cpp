@@ -32,6 +32,15 @@ bool read_fixed(std::string_view text, std::size_t pos, std::size_t count, int& 
 constexpr millis ms_per_minute = 60'000;
 constexpr millis ms_per_day = 86'400'000;
 
+/// @brief Keeps times that RFC 3339 can write back (years 0000-9999 in UTC): an offset
+/// can push 9999-12-31 into year 10000, which format_rfc3339 could not round-trip.
+std::optional<millis> within_four_digit_years(millis at) {
+    constexpr millis first = -62'167'219'200'000;  // 0000-01-01T00:00:00Z
+    constexpr millis last = 253'402'300'799'999;   // 9999-12-31T23:59:59.999Z
+    if (at < first || at > last) return std::nullopt;
+    return at;
+}
+
 }  // namespace
 
 std::string format_rfc3339(millis at) {
@@ -118,9 +127,9 @@ std::optional<millis> parse_rfc3339(std::string_view text) {
         if (minute_of_day != ms_per_day - ms_per_minute) {
             return std::nullopt;
         }
-        return utc_minute_start + 59'999;
+        return within_four_digit_years(utc_minute_start + 59'999);
     }
-    return day_ms + local_ms + second * 1000LL + fraction_ms - offset_ms;
+    return within_four_digit_years(day_ms + local_ms + second * 1000LL + fraction_ms - offset_ms);
 }
 
 }  // namespace cc::util

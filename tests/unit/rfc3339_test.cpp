@@ -102,3 +102,12 @@ TEST(Rfc3339, FormatThenParseRoundTrips) {
 }
 
 }  // namespace
+
+TEST(Rfc3339, AnOffsetThatLeavesYear9999IsRefused) {
+    // 23:59:30 at -23:59 on the last day of 9999 is in year 10000 in UTC.
+    EXPECT_FALSE(cc::util::parse_rfc3339("9999-12-31t23:59:30-23:59").has_value());
+    EXPECT_FALSE(cc::util::parse_rfc3339("0000-01-01T00:00:00+00:01").has_value());
+    const auto last = cc::util::parse_rfc3339("9999-12-31T23:59:59.999Z");
+    ASSERT_TRUE(last.has_value());
+    EXPECT_EQ(cc::util::format_rfc3339(*last), "9999-12-31T23:59:59.999Z");
+}
