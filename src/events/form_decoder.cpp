@@ -45,6 +45,12 @@ bool percent_decode(std::string_view in, std::string& out) {
 }  // namespace
 
 std::optional<nlohmann::json> decode_form(std::string_view body, std::string& error) {
+    // The body is stored as the event's raw text, so it must be UTF-8 itself, not only
+    // once decoded.
+    if (!is_valid_utf8(body)) {
+        error = "the form body is not valid UTF-8";
+        return std::nullopt;
+    }
     try {
         auto result = nlohmann::json::object();
         std::string name;

@@ -79,3 +79,10 @@ TEST(FormDecoder, ErrorsNeverQuoteTheBody) {
 }
 
 }  // namespace
+
+TEST(FormDecoding, RawBytesThatAreNotUtf8AreRefusedEvenIfTheyDecodeToUtf8) {
+    std::string error;
+    // 0xC3 sent raw, then "%A9": decoded it would be "é", but the body kept as raw is not UTF-8.
+    EXPECT_FALSE(cc::events::decode_form(std::string("event=lead&external_id=\xC3%A9"), error).has_value());
+    EXPECT_FALSE(error.empty());
+}
