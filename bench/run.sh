@@ -139,6 +139,9 @@ cpu_ticks() {  # utime + stime of a process and, with a second argument, of its 
 hwm_kb() { local total=0 p v; for p in "$@"; do v=$(awk '/^VmHWM:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0); total=$((total + ${v:-0})); done; echo $total; }
 rss_kb() { local total=0 p v; for p in "$@"; do v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0); total=$((total + ${v:-0})); done; echo $total; }
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
+# Busy ticks of the whole machine (user, nice, system, irq, softirq, steal): with the
+# server's and wrk's own, tells how much CPU other processes took during a point.
+machine_busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 
 # start_server DB -> SERVER_PID, SERVER_URL
 start_server() {
@@ -306,9 +309,9 @@ import json, sys
 r = json.loads(sys.argv[1])
 ev = r.get("events_per_s")
 hon = r.get("honest")
-print("  %-10s %-12s %-8s c=%-5d %9.0f req/s %10s ev/s  p50 %7.2f  p90 %7.2f  p99 %7.2f ms  cpu %4.0f%%  hwm %6.1f MiB%s" % (
+print("  %-10s %-12s %-8s c=%-5d %9.0f req/s %10s ev/s  p50 %7.2f  p90 %7.2f  p99 %7.2f ms  cpu %4.0f%%  others %4.0f%%  hwm %6.1f MiB%s" % (
     r["target"], r["scenario"], r.get("variant", ""), r["connections"], r["req_per_s"],
-    "-" if ev is None else "%.0f" % ev, r["p50_ms"], r["p90_ms"], r["p99_ms"], r["cpu_pct"], r["peak_rss_mib"],
+    "-" if ev is None else "%.0f" % ev, r["p50_ms"], r["p90_ms"], r["p99_ms"], r["cpu_pct"], r.get("others_cpu_pct", 0), r["peak_rss_mib"],
     "" if hon is None else ("  honest" if hon else "  HONESTY FAILED: " + r.get("honesty_note", ""))), file=sys.stderr)
 if r.get("commits"):
     print("  %47s writer: %d commits (%.0f/s), %.1f events/commit, %.2f ms/commit, busy %.0f%%" % (
@@ -338,12 +341,14 @@ cc_point() {
     before=$(count_events "$CURRENT_DB")
     keys_loaded=$(sqlite3 "$CURRENT_DB" 'select count(*) from api_keys')
     start_server "$CURRENT_DB"
-    ticks0=$(cpu_ticks "$SERVER_PID"); t0=$(date +%s.%N)
+    local m0 m1 wal_bytes
+    ticks0=$(cpu_ticks "$SERVER_PID"); t0=$(date +%s.%N); m0=$(machine_busy)
     local load=$(loadavg)
     run_wrk "$scenario" "$conns" "$SERVER_URL" "$key" "$track"
-    t1=$(date +%s.%N); ticks1=$(cpu_ticks "$SERVER_PID")
+    t1=$(date +%s.%N); ticks1=$(cpu_ticks "$SERVER_PID"); m1=$(machine_busy)
     local hwm rss
     hwm=$(hwm_kb "$SERVER_PID"); rss=$(rss_kb "$SERVER_PID")
+    wal_bytes=$(stat -c %s "$CURRENT_DB-wal" 2>/dev/null || echo 0)
     curl -s "$SERVER_URL/metrics" >"$WORK/metrics.txt" || : >"$WORK/metrics.txt"
     stop_server
     after=$(count_events "$CURRENT_DB")
@@ -398,8 +403,11 @@ print(json.dumps({**writer,
     "honesty_note": note + ("" if $SERVER_EXIT == 0 else "; server exit %d" % $SERVER_EXIT),
     "server_exit": $SERVER_EXIT,
     "cpu_pct": round(($ticks1 - $ticks0) / $CLK_TCK / secs * 100, 1),
+    "machine_busy_pct": round(($m1 - $m0) / $CLK_TCK / secs * 100, 1),
+    "others_cpu_pct": round(max(0.0, ($m1 - $m0 - ($ticks1 - $ticks0)) / $CLK_TCK / secs * 100 - (wrk.get("client_cpu_pct") or 0)), 1),
     "peak_rss_mib": round($hwm / 1024, 1),
     "end_rss_mib": round($rss / 1024, 1),
+    "wal_mib_at_end": round($wal_bytes / 1048576, 1),
     "loadavg_before": $load,
 }))
 PY
@@ -437,18 +445,23 @@ nginx_point() {
     local conns=$1 variant=$2
     local pids="$NGINX_PID $NGINX_WORKERS" ticks0 ticks1 t0 t1 load
     # shellcheck disable=SC2086
-    ticks0=$(cpu_ticks $pids); t0=$(date +%s.%N); load=$(loadavg)
+    local m0 m1
+    ticks0=$(cpu_ticks $pids); t0=$(date +%s.%N); load=$(loadavg); m0=$(machine_busy)
     run_wrk single "$conns" "$NGINX_URL" "$KEY" 0
     # shellcheck disable=SC2086
-    t1=$(date +%s.%N); ticks1=$(cpu_ticks $pids)
+    t1=$(date +%s.%N); ticks1=$(cpu_ticks $pids); m1=$(machine_busy)
     local hwm
     # shellcheck disable=SC2086
     hwm=$(hwm_kb $pids)
     local extra
     extra=$("$PYTHON" -c "
-import json
-print(json.dumps({'variant': '$variant', 'cpu_pct': round(($ticks1 - $ticks0) / $CLK_TCK / ($t1 - $t0) * 100, 1),
-                  'peak_rss_mib': round($hwm / 1024, 1), 'loadavg_before': $load, 'honest': None}))")
+import json, sys
+wrk = json.loads(sys.argv[1])
+secs = $t1 - $t0
+print(json.dumps({'variant': '$variant', 'cpu_pct': round(($ticks1 - $ticks0) / $CLK_TCK / secs * 100, 1),
+                  'machine_busy_pct': round(($m1 - $m0) / $CLK_TCK / secs * 100, 1),
+                  'others_cpu_pct': round(max(0.0, ($m1 - $m0 - ($ticks1 - $ticks0)) / $CLK_TCK / secs * 100 - (wrk.get('client_cpu_pct') or 0)), 1),
+                  'peak_rss_mib': round($hwm / 1024, 1), 'loadavg_before': $load, 'honest': None}))" "$WRK_JSON")
     record nginx constant-202 "$conns" "$extra"
 }
 
@@ -463,7 +476,7 @@ probe() {
 import json, sys
 r = json.loads(sys.argv[1]); r["target"] = "sqlite-probe"; r["variant"] = sys.argv[2]
 print(json.dumps(r))
-print("  sqlite-probe %-6s %4d rows/tx  %9.0f rows/s  %7.1f tx/s" % (sys.argv[2], r["rows_per_tx"], r["rows_per_s"], r["tx_per_s"]), file=sys.stderr)
+print("  sqlite-probe %-6s %4d rows/tx  %9.0f rows/s  %7.1f tx/s  tx p50 %.2f p99 %.2f ms" % (sys.argv[2], r["rows_per_tx"], r["rows_per_s"], r["tx_per_s"], r["tx_ms_p50"], r["tx_ms_p99"]), file=sys.stderr)
 ' "$line" "$label" >>"$RESULTS"
     done
     rm -f "$db" "$db-wal" "$db-shm"
@@ -594,10 +607,14 @@ print("Run: %s s per point, wrk threads %s, server threads %s, synchronous=%s, C
 
 if ceiling_sql:
     print("## SQLite durable insert ceiling (bench/sqlite_probe.c)\n")
-    print("| rows per transaction | rows/s (mean of runs) | min | max | runs (in run order) |")
-    print("|---:|---:|---:|---:|---|")
+    print("| rows per transaction | rows/s (mean of runs) | min | max | transaction p50 / p99 ms (median of runs) | runs (in run order) |")
+    print("|---:|---:|---:|---:|---:|---|")
     for k in sorted(probe):
-        print("| %d | %.0f | %.0f | %.0f | %s |" % (k, ceiling_sql[k], min(probe[k]), max(probe[k]), ", ".join("%.0f" % v for v in probe[k])))
+        runs = [r for r in rows if r["target"] == "sqlite-probe" and r["rows_per_tx"] == k]
+        p50 = statistics.median(r.get("tx_ms_p50", 0) for r in runs)
+        p99 = statistics.median(r.get("tx_ms_p99", 0) for r in runs)
+        print("| %d | %.0f | %.0f | %.0f | %.2f / %.2f | %s |" % (k, ceiling_sql[k], min(probe[k]), max(probe[k]), p50, p99,
+              ", ".join("%.0f" % v for v in probe[k])))
     print()
 if nginx:
     print("## nginx constant-202 ceiling (same request, same wrk script)\n")
@@ -606,33 +623,35 @@ if nginx:
     for k in sorted(nginx):
         print("| %d | %.0f | %s |" % (k, ceiling_http[k], ", ".join("%.0f" % v for v in nginx[k])))
     print()
-    print("nginx's CPU, in % of one core: " + ", ".join("c=%d %.0f%%" % (r["connections"], r["cpu_pct"]) for r in rows if r["target"] == "nginx"))
+    print("nginx's CPU / wrk's / others', in % of one core: " + ", ".join("c=%d %.0f/%.0f/%.0f%%" % (
+        r["connections"], r["cpu_pct"], r.get("client_cpu_pct") or 0, r.get("others_cpu_pct", 0)) for r in rows if r["target"] == "nginx"))
     print()
 
 print("## cc-inbound\n")
 print("events/s counts events newly stored (acknowledged by 2xx). ÷nginx: req/s over nginx's req/s at the same "
       "connection count. ÷SQL@n: events/s over the probe's rows/s at n rows per transaction.\n")
-print("| scenario | variant | conns | req/s | events/s | p50 ms | p90 ms | p99 ms | server CPU | CPU µs/req | wrk CPU | peak RSS MiB | ÷nginx | ÷SQL@1 | ÷SQL@100 | ÷SQL@1000 | honest |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+print("| scenario | variant | conns | req/s | events/s | p50 ms | p90 ms | p99 ms | server CPU | CPU µs/req | wrk CPU | others' CPU | peak RSS MiB | ÷nginx | ÷SQL@1 | ÷SQL@100 | ÷SQL@1000 | honest |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for r in cc:
     ev = r["events_per_s"]
     ng = ceiling_http.get(r["connections"])
     wrk_cpu = r.get("client_cpu_pct")
-    print("| %s | %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.0f%% | %.0f | %s | %.1f | %s | %s | %s | %s | %s |" % (
+    print("| %s | %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.0f%% | %.0f | %s | %.0f%% | %.1f | %s | %s | %s | %s | %s |" % (
         r["scenario"], r["variant"], r["connections"], r["req_per_s"], ev, r["p50_ms"], r["p90_ms"], r["p99_ms"],
         r["cpu_pct"], r["cpu_pct"] / 100 * 1e6 / r["req_per_s"] if r["req_per_s"] else 0,
-        "-" if wrk_cpu is None else "%.0f%%" % wrk_cpu, r["peak_rss_mib"], ratio(r["req_per_s"], ng),
+        "-" if wrk_cpu is None else "%.0f%%" % wrk_cpu, r.get("others_cpu_pct", 0), r["peak_rss_mib"], ratio(r["req_per_s"], ng),
         ratio(ev, ceiling_sql.get(1)) if ev else "-", ratio(ev, ceiling_sql.get(100)) if ev else "-",
         ratio(ev, ceiling_sql.get(1000)) if ev else "-", "yes" if r["honest"] else "**NO**"))
 print()
-print("Server CPU and wrk CPU are in % of one core (200% = both cores); CPU µs/req = server CPU time per answer.\n")
+print("Server CPU, wrk CPU and others' CPU (every other process of the machine during the point) are in % of one core "
+      "(200% = both cores); CPU µs/req = server CPU time per answer.\n")
 print("### The group-commit writer (from the server's /metrics)\n")
-print("| scenario | variant | conns | commits/s | events/commit | ms/commit (fsync included) | writer busy |")
-print("|---|---|---:|---:|---:|---:|---:|")
+print("| scenario | variant | conns | commits/s | events/commit | ms/commit (fsync included) | writer busy | WAL file at end MiB |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
 for r in cc:
     if r.get("commits"):
-        print("| %s | %s | %d | %.0f | %.1f | %.2f | %.0f%% |" % (r["scenario"], r["variant"], r["connections"],
-              r["commits_per_s"], r["events_per_commit"], r["commit_ms_mean"], r["writer_busy_pct"]))
+        print("| %s | %s | %d | %.0f | %.1f | %.2f | %.0f%% | %.0f |" % (r["scenario"], r["variant"], r["connections"],
+              r["commits_per_s"], r["events_per_commit"], r["commit_ms_mean"], r["writer_busy_pct"], r.get("wal_mib_at_end", 0)))
 print()
 print("Honesty notes:\n")
 for r in cc:

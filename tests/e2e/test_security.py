@@ -7,16 +7,14 @@ URL is never accepted.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import sys
-import time
 import unittest
 import urllib.parse
 import uuid
 
-from harness import (BATCH, INBOUND, CcTestCase, RawConnection, Server, ServerTestCase, build_request,
-                     forge_key, poll, quote, sha256_hex, unique_id)
+from harness import (BATCH, INBOUND, CcTestCase, RawConnection, ServerTestCase, build_request,
+                     forge_key, poll, quote, sha256_hex)
 
 DASHBOARD = "https://dashboard.cleanclicks.example"
 

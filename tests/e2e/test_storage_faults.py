@@ -7,7 +7,6 @@ and recover by itself once the fault is gone.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import resource
 import signal
@@ -20,7 +19,7 @@ import unittest
 import uuid
 from unittest import mock
 
-from harness import (CcTestCase, Server, ServerTestCase, expect, poll, unique_id)
+from harness import CcTestCase, Server, ServerTestCase, poll, unique_id
 
 
 def report(text: str):

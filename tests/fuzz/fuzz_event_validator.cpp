@@ -28,10 +28,10 @@ using cc::events::event;
 constexpr cc::util::millis now_ms = 1'767'225'600'000;
 
 [[noreturn]] void broken(const char* rule, std::string_view detail = {}) {
-    std::fprintf(stderr, "accepted event breaks the rule: %s [%.*s]\n", rule, static_cast<int>(detail.size()),
-                 detail.data());
+    std::fprintf(stderr, "rule broken: %s [%.*s]\n", rule, static_cast<int>(detail.size()), detail.data());
     std::abort();
 }
+
 
 bool is_lower_hex64(const std::string& s) {
     if (s.size() != 64) return false;
@@ -100,13 +100,17 @@ void check_accepted(const event& e) {
         const auto doc = cc::events::read_json(*e.properties, error);
         if (!doc || !doc->root.is_object()) broken("properties is a JSON object", *e.properties);
     }
-    // Whatever is stored must be printable as JSON later (admin listings dump it).
-    nlohmann::json view = {{"event", e.name}, {"raw", e.raw}};
+    // Whatever is stored must be printable as JSON later (admin listings dump it), as the
+    // exact text received: strict UTF-8, no replacement characters.
+    nlohmann::json view = {{"event", e.name}};
     if (e.email) view["email"] = *e.email;
     if (e.external_id) view["external_id"] = *e.external_id;
     if (e.click_id) view["click_id"] = *e.click_id;
     if (e.event_id) view["event_id"] = *e.event_id;
     (void)view.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+    // (corpus/fuzz_event_validator/crash-form-raw-not-utf8: a form body whose literal bytes
+    // were not UTF-8 but decoded to UTF-8, `\xC3%A9`, used to be accepted and stored as is.)
+    if (!cc::events::is_valid_utf8(e.raw)) broken("the stored raw body is UTF-8", e.raw);
 }
 
 void validate(const nlohmann::json& object, const std::string* value_text, std::string raw) {
@@ -170,6 +174,8 @@ void fuzz_scalars(std::string_view text) {
     if (decimal.ok() && !is_canonical_decimal(decimal.text)) broken("decimal canonical form is stable", decimal.text);
     // RFC 3339: what parses, formats, and the formatted text parses back to the same instant.
     if (const auto at = cc::util::parse_rfc3339(text)) {
+        // (corpus/fuzz_event_validator/crash-rfc3339-year-10000: a 9999-12-31 local time
+        // with a negative offset used to parse into year 10000 and format with 5 digits.)
         const auto formatted = cc::util::format_rfc3339(*at);
         const auto back = cc::util::parse_rfc3339(formatted);
         if (!back || *back != *at) broken("rfc3339 round trip", formatted);

@@ -4,7 +4,8 @@
 // router (holding the service's real route patterns), read query parameters, and take
 // the Host apart as the inbound domain check does.
 //
-// Input: the bytes a client sends on one connection.
+// Input: the first byte picks how the bytes arrive (segments of 1, 2, 3, 5, 16, 100, 1460
+// bytes, or all at once); the rest is what a client sends on one connection.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -111,31 +112,57 @@ void check_target(verb method, std::string_view target) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    std::string_view rest(reinterpret_cast<const char*>(data), size);
-    for (int request = 0; request < 4 && !rest.empty(); ++request) {
+    if (size == 0) return 0;
+    // How the bytes arrive matters to an incremental parser: the first input byte picks the
+    // size of the segments the "network" delivers, the rest is what the client sends.
+    constexpr std::size_t segment_sizes[] = {1, 2, 3, 5, 16, 100, 1460, std::string_view::npos};
+    std::size_t segment = segment_sizes[data[0] % (sizeof(segment_sizes) / sizeof(segment_sizes[0]))];
+    const std::string_view stream(reinterpret_cast<const char*>(data) + 1, size - 1);
+    // A known finding (corpus/fuzz_http_request/crash-chunked-final-chunk-split): Beast 1.74
+    // asserts `n >= 5` in parse_chunk_header when a body that is only the final chunk
+    // arrives as "0\r\n" and then a single byte. CC_FUZZ_SKIP_KNOWN=1 lets a campaign look
+    // past it (one-byte segments become two-byte ones for chunked requests).
+    static const bool skip_known = std::getenv("CC_FUZZ_SKIP_KNOWN") != nullptr;
+    if (skip_known && segment == 1 && stream.find("hunked") != std::string_view::npos) segment = 2;
+    std::size_t offset = 0;  // what has "arrived" so far
+    std::string buffer;      // arrived but not yet consumed by a parser (the connection's buffer)
+
+    for (int request = 0; request < 4; ++request) {
         // A fresh parser per request, limits set before anything is read (as the server does).
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(header_limit));
         parser.body_limit(body_limit);
-        parser.eager(true);
+        parser.eager(true);  // http::read / async_read parse eagerly, as the server's reads do
         boost::beast::error_code ec;
-        bool progressed = true;
-        while (!rest.empty() && !parser.is_done() && progressed) {
-            const auto used = parser.put(boost::asio::const_buffer(rest.data(), rest.size()), ec);
-            rest.remove_prefix(used);
-            progressed = used > 0;
-            if (ec == http::error::need_more) {
-                ec = {};
-                continue;
+        // As Beast's read operations do: put what is buffered, consume what was used, and
+        // read more only when the parser asks for it.
+        while (!parser.is_done()) {
+            bool read_more = buffer.empty();
+            if (!read_more) {
+                const auto used = parser.put(boost::asio::const_buffer(buffer.data(), buffer.size()), ec);
+                buffer.erase(0, used);
+                if (ec == http::error::need_more) {
+                    ec = {};
+                    read_more = true;
+                } else if (ec) {
+                    break;
+                } else if (used == 0) {
+                    read_more = true;
+                }
             }
-            if (ec) break;
-        }
-        if (!ec && !parser.is_done() && rest.empty() && parser.is_header_done()) {
-            parser.put_eof(ec);  // the client closed: a close-delimited end, or a partial body
+            if (read_more) {
+                if (offset >= stream.size()) {
+                    // The client closed: a close-delimited end, or a partial message.
+                    if (parser.is_header_done()) parser.put_eof(ec);
+                    break;
+                }
+                const auto piece = stream.substr(offset, segment);
+                buffer.append(piece);
+                offset += piece.size();
+            }
         }
         if (!parser.is_header_done()) return 0;  // incomplete or refused head: nothing is routed
         const auto& req = parser.get();
-        if (!parser.is_done() && !ec) return 0;
         if (req.body().size() > body_limit) broken("the body limit holds", std::to_string(req.body().size()));
         const auto target = req.target();
         check_target(req.method(), std::string_view(target.data(), target.size()));
@@ -144,7 +171,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (bare.size() > host.size()) broken("the host without port is never longer", bare);
         (void)req.keep_alive();
         (void)req.version();
-        if (ec) return 0;  // no next request after an error: the server closes
+        if (ec || !parser.is_done()) return 0;  // no next request after an error: the server closes
     }
     return 0;
 }
