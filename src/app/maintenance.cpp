@@ -60,7 +60,7 @@ void maintenance::run() {
     const auto tick = std::min<milliseconds>(interval_, milliseconds(250));
     auto next_flush = steady_clock::now() + interval_;
     auto next_checkpoint = steady_clock::now() + seconds(1);
-    auto next_purge = steady_clock::now() + seconds(10);
+    auto next_purge = steady_clock::now() + seconds(2);
     const auto guarded = [](const char* what, auto&& work) {
         try {
             work();
