@@ -36,6 +36,7 @@
 #   BENCH_SCALE=1           0: no keys / stored-events runs (default 0 when QUICK=1)
 #   BENCH_KEYS=10000        keys loaded for the keys run
 #   BENCH_PRELOAD_EVENTS=5000000   events stored before the stored-events run
+#   BENCH_PRELOAD_CACHE=dir keep the preloaded database in dir and reuse it next time (~2.5 GB)
 #   BENCH_MICRO=1           0: no micro-benchmarks
 #   BENCH_WRK_THREADS=2     wrk threads (never more than the connections)
 #   BENCH_SERVER_THREADS=   CC_THREADS of the server (empty: the service's default, one per core)

@@ -3,13 +3,12 @@
 # FUZZ_SECONDS (default 30) on a copy of its seed corpus (tests/fuzz/corpus/<target>/;
 # new inputs go to the copy, never into the repository). Exits non-zero if any target
 # crashes, leaks or trips a sanitizer; the crashing input is kept in
-# build-fuzz/fuzz-runs/<target>/ and its path printed.
+# build-fuzz/fuzz-runs/<target>/ and its path printed. Findings worth keeping go into the
+# seed corpus as crash-<name>: they are replayed on every run and must not crash again.
 #
 #   scripts/fuzz.sh                       # every target, 30 s each
 #   FUZZ_SECONDS=300 scripts/fuzz.sh fuzz_http_request
 #   FUZZ_JOBS=2 scripts/fuzz.sh           # libFuzzer workers per target
-#   CC_FUZZ_SKIP_KNOWN=1 scripts/fuzz.sh  # fuzz past the findings already recorded as
-#                                         # corpus/<target>/crash-* (they are still replayed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -102,7 +101,7 @@ for target in "${targets[@]}"; do
   # Known findings kept in the repository are replayed: they must no longer crash.
   for known in "$seeds"/crash-*; do
     [[ -f "$known" ]] || continue
-    if ! env -u CC_FUZZ_SKIP_KNOWN "$root/$dir/$target" "$known" >"$work/replay-$(basename "$known").log" 2>&1; then
+    if ! "$root/$dir/$target" "$known" >"$work/replay-$(basename "$known").log" 2>&1; then
       failed+=("$target")
       summary+=("$target: the recorded finding $(basename "$known") still crashes")
     fi

@@ -127,7 +127,7 @@ int serve(const config::settings& settings) {
     listening["keys"] = registry.key_count();
     listening["threads"] = settings.threads;
     listening["tls"] = server.tls_enabled();
-    ops::log(spdlog::level::info, "listening", listening);
+    ops::log_lifecycle("listening", listening);
     ops::flush_logs();
 
     // One thread waits for signals: SIGHUP reloads the TLS certificate, SIGTERM or
@@ -145,7 +145,7 @@ int serve(const config::settings& settings) {
                 }
                 continue;
             }
-            ops::log(spdlog::level::info, "stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+            ops::log_lifecycle("stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
             server.drain();
             return;
         }
@@ -156,7 +156,7 @@ int serve(const config::settings& settings) {
     writer.stop();                // commits everything already acknowledged or queued
     blocking_pool.join();
     background.stop();            // last flush of last-used times
-    ops::log(spdlog::level::info, "stopped", {{"connections_left", server.connections()}});
+    ops::log_lifecycle("stopped", {{"connections_left", server.connections()}});
     ops::flush_logs();
     return 0;
 }

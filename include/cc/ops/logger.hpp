@@ -15,6 +15,10 @@ void init_logging(const std::string& level);
 /// non-secret fields: never a full key, a key hash or an admin token.
 void log(spdlog::level::level_enum level, std::string_view msg, const nlohmann::json& fields = nlohmann::json::object());
 
+/// @brief Writes an info line whatever the configured level: start-up and shutdown
+/// lines, which operators and scripts rely on (the listen address above all).
+void log_lifecycle(std::string_view msg, const nlohmann::json& fields = nlohmann::json::object());
+
 /// @brief True when `level` would be written (to skip building fields for nothing).
 bool should_log(spdlog::level::level_enum level);
 

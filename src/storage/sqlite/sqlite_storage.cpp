@@ -356,10 +356,23 @@ void sqlite_storage::check() {
 }
 
 void sqlite_storage::checkpoint() {
-    std::lock_guard lock(admin_.mutex);
+    // A passive checkpoint copies what it can without stopping anyone. Under steady
+    // intake it never catches up with the writer, and the log would grow for ever: past
+    // a bound, hold the writer for one truncating checkpoint, so the next commit starts
+    // the log afresh. That pause (milliseconds) is rare, since the bound is large.
+    constexpr int max_log_frames = 16'384;  // 64 MiB of 4 KiB pages
     int log_frames = 0;
     int checkpointed = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(admin_.db->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+    {
+        std::lock_guard lock(admin_.mutex);
+        const int rc = sqlite3_wal_checkpoint_v2(admin_.db->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                                 &checkpointed);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) throw_sqlite_error(admin_.db->handle(), rc, "checkpoint");
+    }
+    if (log_frames < max_log_frames) return;
+    std::lock_guard writer_lock(writer_.mutex);
+    std::lock_guard admin_lock(admin_.mutex);
+    const int rc = sqlite3_wal_checkpoint_v2(admin_.db->handle(), "main", SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
                                              &checkpointed);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) throw_sqlite_error(admin_.db->handle(), rc, "checkpoint");
 }
