@@ -28,19 +28,7 @@ declare -A max_len=(
 )
 
 # 1. Tools: the project's build dependencies, then clang-14 and its runtimes (libFuzzer).
-scripts/install-deps.sh
-missing=()
-for p in clang-14 libclang-rt-14-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "Installing: ${missing[*]}"
-  SUDO=""
-  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+scripts/install-deps.sh --fuzz
 
 # 2. Configure and build. The libraries get coverage and sanitizers (fuzzer-no-link);
 #    the fuzz executables add libFuzzer itself (tests/fuzz/CMakeLists.txt).

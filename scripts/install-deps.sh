@@ -10,9 +10,10 @@ packages=(
   libgtest-dev libgmock-dev
   python3 curl openssl ca-certificates
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx-light libbenchmark-dev sqlite3 procps)
-fi
+case "${1:-}" in
+  --bench) packages+=(wrk nginx-light libbenchmark-dev sqlite3 procps) ;;
+  --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
