@@ -8,7 +8,7 @@ packages=(
   libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libsqlite3-dev libssl-dev
   zlib1g-dev libcli11-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev
-  python3 curl openssl ca-certificates
+  python3 curl openssl ca-certificates ccache
 )
 case "${1:-}" in
   --bench) packages+=(wrk nginx-light libbenchmark-dev sqlite3 procps) ;;
