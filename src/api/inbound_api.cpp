@@ -31,6 +31,13 @@ intake::inbound_call inbound_api::call_of(web::request_context& ctx) {
     if (const auto key = ctx.req["X-CC-Api-Key"]; !key.empty()) call.api_key = std::string(key.data(), key.size());
     call.host = header(ctx.req, web::bhttp::field::host);
     call.content_type = header(ctx.req, web::bhttp::field::content_type);
+    // Every Content-Encoding line counts: two lines are a list of codings, as one line with a comma.
+    for (auto [it, end] = ctx.req.equal_range(web::bhttp::field::content_encoding); it != end; ++it) {
+        if (!call.content_encoding.empty()) call.content_encoding += ",";
+        call.content_encoding.append(it->value().data(), it->value().size());
+    }
+    const auto target = ctx.req.target();
+    call.query = std::string(web::split_target(std::string_view(target.data(), target.size())).second);
     call.body = std::move(ctx.req.body());
     call.client_ip = ctx.client_ip;
     call.on_identified = [&ctx](const keys::key_state& key) {

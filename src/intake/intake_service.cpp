@@ -6,7 +6,7 @@
 #include "cc/events/event_validator.hpp"
 #include "cc/events/form_decoder.hpp"
 #include "cc/events/json_reader.hpp"
-#include "cc/events/json_slices.hpp"
+#include "cc/intake/body_decoder.hpp"
 #include "cc/keys/domain_name.hpp"
 #include "cc/ops/metrics.hpp"
 
@@ -39,6 +39,50 @@ failure unsupported_media_type(bool form_allowed) {
             {}};
 }
 
+// A client that put its key in the URL (`?api_key=cc_...`) hears where keys go instead of
+// a bare "missing"; the query is only looked at, never used to authenticate.
+bool query_holds_key(std::string_view query) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        const auto name = lower_trimmed(pair.substr(0, eq));
+        const auto value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        if (name.find("key") != std::string::npos || name.find("token") != std::string::npos ||
+            value.starts_with("cc_")) {
+            return true;
+        }
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return false;
+}
+
+// Undoes the Content-Encoding; the size limit applies to what comes out.
+std::optional<failure> decode_content(inbound_call& call, std::size_t limit) {
+    switch (decode_body(call.content_encoding, call.body, limit)) {
+        case decode_status::ok: return std::nullopt;
+        case decode_status::unsupported:
+            return failure{"unsupported_media_type",
+                           "Content-Encoding must be gzip or deflate (or absent); other encodings are not supported.",
+                           {}};
+        case decode_status::too_large:
+            return failure{"payload_too_large",
+                           "The decompressed body exceeds this endpoint's limit of " + std::to_string(limit) + " bytes.",
+                           {}};
+        case decode_status::corrupt:
+            break;
+    }
+    return failure{"invalid_json", "The body could not be decompressed: it is not valid " +
+                                       lower_trimmed(call.content_encoding) + " data.", {}};
+}
+
+// What `curl -d '{...}'` and urllib send: JSON labelled as a form.
+bool looks_like_json(std::string_view body) {
+    const auto first = body.find_first_not_of(" \t\r\n");
+    return first != std::string_view::npos && (body[first] == '{' || body[first] == '[');
+}
+
 }  // namespace
 
 std::optional<std::string> media_kind(const std::string& content_type) {
@@ -60,6 +104,11 @@ std::string intake_service::new_event_id() {
 
 util::outcome<intake_service::authorized> intake_service::admit(const inbound_call& call) {
     if (!call.api_key) {
+        if (query_holds_key(call.query)) {
+            return auth_failure("missing_api_key",
+                                "API keys are never accepted in the URL query string; send the key in the "
+                                "X-CC-Api-Key header.");
+        }
         return auth_failure("missing_api_key", "The X-CC-Api-Key header is required.");
     }
     // Shape and checksum first: a malformed key never reaches the index.
@@ -88,7 +137,9 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
         addressed = host.substr(12);
     }
     if (addressed && *addressed != state.domain) {
-        return auth_failure("domain_mismatch", "This key belongs to another domain than the request's host.");
+        return auth_failure("domain_mismatch", "The API key " + state.prefix + "... belongs to the domain " +
+                                                   state.domain + ", but this request is addressed to " + *addressed +
+                                                   ".");
     }
     const auto limit = rate_limits_.find(found->plan);
     if (limit != rate_limits_.end()) {
@@ -107,11 +158,19 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
     return authorized{std::move(*found), now};
 }
 
+void intake_service::charge_events(const authorized& who, std::size_t count) {
+    const auto limit = rate_limits_.find(who.key.plan);
+    if (limit == rate_limits_.end() || count == 0) return;
+    std::lock_guard lock(who.key.usage->mutex);
+    who.key.usage->bucket.charge(static_cast<double>(count));
+}
+
 void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
     auto admitted = admit(call);
     if (!admitted.ok()) return done(admitted.error());
     const auto kind = media_kind(call.content_type);
     if (!kind) return done(unsupported_media_type(true));
+    if (auto refused = decode_content(call, max_event_bytes)) return done(std::move(*refused));
 
     auto& metrics = ops::global_metrics();
     std::string error;
@@ -120,16 +179,22 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
         auto doc = events::read_json(call.body, error);
         if (!doc) {
             metrics.events.inc({"rejected"});
-            return done(failure{"invalid_json", "The body is not valid JSON: " + error, {}});
+            return done(failure{"invalid_json", std::move(error), {}});
         }
-        const auto text = doc->value_texts.find("/value");
-        result = events::validate_event(doc->root, text == doc->value_texts.end() ? nullptr : &text->second,
-                                        std::move(call.body), admitted.value().now);
+        result = events::validate_event(doc->root, events::value_text_at(*doc, "/value"), std::move(call.body),
+                                        admitted.value().now);
     } else {
+        if (looks_like_json(call.body)) {
+            metrics.events.inc({"rejected"});
+            return done(failure{"unsupported_media_type",
+                                "The body is JSON, but Content-Type says application/x-www-form-urlencoded; "
+                                "send it with Content-Type: application/json.",
+                                {}});
+        }
         auto form = events::decode_form(call.body, error);
         if (!form) {
             metrics.events.inc({"rejected"});
-            return done(failure{"invalid_json", "The form body cannot be decoded: " + error, {}});
+            return done(failure{"invalid_json", "The form body cannot be decoded: " + error + ".", {}});
         }
         result = events::validate_event(*form, nullptr, std::move(call.body), admitted.value().now);
     }
@@ -163,10 +228,11 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
     if (!admitted.ok()) return done(admitted.error());
     const auto kind = media_kind(call.content_type);
     if (!kind || *kind != "json") return done(unsupported_media_type(false));
+    if (auto refused = decode_content(call, max_batch_bytes)) return done(std::move(*refused));
 
     std::string error;
     auto doc = events::read_json(call.body, error);
-    if (!doc) return done(failure{"invalid_json", "The body is not valid JSON: " + error, {}});
+    if (!doc) return done(failure{"invalid_json", std::move(error), {}});
     const auto& root = doc->root;
     const auto events_field = root.is_object() ? root.find("events") : root.end();
     if (!root.is_object() || events_field == root.end() || !events_field->is_array() || events_field->empty() ||
@@ -174,6 +240,9 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
         return done(util::validation_failure(
             {{"events", "must be an array of 1 to " + std::to_string(max_batch_events) + " events"}}));
     }
+    // The rate limit counts events: admit() took one token for the request, the rest of
+    // the batch is charged now (it may leave the bucket in debt, which later requests repay).
+    charge_events(admitted.value(), events_field->size() - 1);
 
     auto& metrics = ops::global_metrics();
     const auto now = admitted.value().now;
@@ -183,18 +252,25 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
     write_request request{key.state->domain, key.state->id, now, {}};
     std::vector<std::size_t> stored_index;  // request.events[i] is batch element stored_index[i]
     // Each event keeps its own bytes as sent; re-serializing is the fallback only.
-    const auto texts = events::array_element_texts(call.body, "events");
+    const auto& texts = doc->event_texts;
     for (std::size_t i = 0; i < events_field->size(); ++i) {
         const auto& element = (*events_field)[i];
         auto& item = receipt->results[i];
         item.index = i;
+        std::string raw = i < texts.size() && !texts[i].empty()
+                              ? std::string(texts[i])
+                              : element.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        // An element may not be bigger than the same event sent alone.
+        if (raw.size() > max_event_bytes) {
+            item.status = "rejected";
+            item.error = util::validation_failure(
+                {{"(event)", "must be at most " + std::to_string(max_event_bytes) +
+                                 " bytes, the limit of a single event"}});
+            ++receipt->rejected;
+            continue;
+        }
         const auto pointer = "/events/" + std::to_string(i) + "/value";
-        const auto text = doc->value_texts.find(pointer);
-        auto result = events::validate_event(element, text == doc->value_texts.end() ? nullptr : &text->second,
-                                             texts.size() == events_field->size()
-                                                 ? std::string(texts[i])
-                                                 : element.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                                             now);
+        auto result = events::validate_event(element, events::value_text_at(*doc, pointer), std::move(raw), now);
         if (!result.ok()) {
             item.status = "rejected";
             item.error = util::validation_failure(std::move(result.problems));

@@ -19,6 +19,8 @@ struct inbound_call {
     std::optional<std::string> api_key;  ///< the X-CC-Api-Key header
     std::string host;                    ///< the Host header
     std::string content_type;
+    std::string content_encoding;        ///< the Content-Encoding header (empty when absent)
+    std::string query;                   ///< the request target's query string, never read for a key
     std::string body;
     std::string client_ip;
     /// @brief Told which key made the call once it is known (for the access log).
@@ -63,6 +65,10 @@ public:
 
     /// @brief At most this many events in one batch.
     static constexpr std::size_t max_batch_events = 500;
+    /// @brief The SPEC's size limits: one event's body (also each batch element's own
+    /// bytes), and a batch body; after any Content-Encoding is undone.
+    static constexpr std::size_t max_event_bytes = 32 * 1024;
+    static constexpr std::size_t max_batch_bytes = 1024 * 1024;
 
 private:
     struct authorized {
@@ -70,6 +76,8 @@ private:
         util::millis now = 0;
     };
     util::outcome<authorized> admit(const inbound_call& call);
+    /// @brief Charges `count` more events to the key's rate limit (after admit took one).
+    void charge_events(const authorized& who, std::size_t count);
     std::string new_event_id();
 
     keys::key_registry& registry_;
