@@ -40,6 +40,13 @@ private:
     const char** read_to_;
 };
 
+bool is_event_field(std::string_view name) noexcept {
+    for (const auto field : event_field_names) {
+        if (name == field) return true;
+    }
+    return false;
+}
+
 // What an open container is to the capture rules; everything else is `other`.
 enum class role : unsigned char { other, root_object, events_array, event_object };
 
@@ -53,17 +60,18 @@ enum class expecting : unsigned char { nothing, root_value, events_array, event_
 // carries once, so the whole read is linear in the body.
 class document_builder {
 public:
-    document_builder(std::string_view body, const char* const* read_to, json_document& out)
-        : body_(body), read_to_(read_to), out_(out) {}
+    document_builder(std::string_view body, const char* const* read_to, body_shape shape, json_document& out)
+        : body_(body), read_to_(read_to), shape_(shape), out_(out) {}
 
-    bool null() { return put(json(nullptr)); }
-    bool boolean(bool val) { return put(json(val)); }
-    bool number_integer(json::number_integer_t val) { return put(json(val)); }
-    bool number_unsigned(json::number_unsigned_t val) { return put(json(val)); }
-    bool string(json::string_t& val) { return put(json(val)); }
+    bool null() { return skipped() || put(json(nullptr)); }
+    bool boolean(bool val) { return skipped() || put(json(val)); }
+    bool number_integer(json::number_integer_t val) { return skipped() || put(json(val)); }
+    bool number_unsigned(json::number_unsigned_t val) { return skipped() || put(json(val)); }
+    bool string(json::string_t& val) { return skipped() || put(json(val)); }
     bool binary(json::binary_t& /*val*/) { return false; }  // JSON text never holds binary
 
     bool number_float(json::number_float_t val, const json::string_t& raw) {
+        if (skipped()) return true;
         if (expecting_ == expecting::root_value) {
             out_.value_texts.emplace("/value", raw);
         } else if (expecting_ == expecting::event_value) {
@@ -73,10 +81,11 @@ public:
     }
 
     bool start_object(std::size_t /*len*/) {
-        if (stack_.size() >= max_json_depth) {
+        if (stack_.size() + skip_depth_ >= max_json_depth) {
             too_deep_ = true;
             return false;
         }
+        if (skip_container()) return true;
         role r = role::other;
         if (stack_.empty()) {
             r = role::root_object;
@@ -93,6 +102,7 @@ public:
     }
 
     bool key(json::string_t& val) {
+        if (skip_depth_ > 0) return true;
         auto& members = stack_.back()->get_ref<json::object_t&>();
         const auto [it, inserted] = members.emplace(val, nullptr);
         if (!inserted) {
@@ -113,10 +123,21 @@ public:
             default:
                 expecting_ = expecting::nothing;
         }
+        // A member no rule reads keeps its name (for the duplicate check) but not its value.
+        if (shape_ != body_shape::any && (roles_.back() == role::root_object || roles_.back() == role::event_object)) {
+            const bool read = roles_.back() == role::root_object && shape_ == body_shape::batch
+                                  ? val == "events"
+                                  : is_event_field(val);
+            skip_next_ = !read;
+        }
         return true;
     }
 
     bool end_object() {
+        if (skip_depth_ > 0) {
+            --skip_depth_;
+            return true;
+        }
         if (roles_.back() == role::event_object) {
             // The parser has just read the `}`; a range that does not look like the object
             // (never expected) leaves the view empty and the caller re-serializes instead.
@@ -129,9 +150,16 @@ public:
     }
 
     bool start_array(std::size_t /*len*/) {
-        if (stack_.size() >= max_json_depth) {
+        if (stack_.size() + skip_depth_ >= max_json_depth) {
             too_deep_ = true;
             return false;
+        }
+        if (skip_container()) return true;
+        if (shape_ == body_shape::batch && !roles_.empty() && roles_.back() == role::events_array) {
+            // An array is no event: it is refused as one, so its contents are never needed.
+            put_node(json::array());
+            skip_depth_ = 1;
+            return true;
         }
         const role r = expecting_ == expecting::events_array ? role::events_array : role::other;
         json* node = put_node(json::array());
@@ -140,7 +168,13 @@ public:
         return true;
     }
 
-    bool end_array() { return close(); }
+    bool end_array() {
+        if (skip_depth_ > 0) {
+            --skip_depth_;
+            return true;
+        }
+        return close();
+    }
 
     template <class Exception>
     bool parse_error(std::size_t position, const std::string& /*last_token*/, const Exception& ex) {
@@ -156,6 +190,32 @@ public:
     std::size_t error_position() const noexcept { return error_position_; }
 
 private:
+    // True (and the value dropped) inside a skipped container, or for a member nobody reads.
+    bool skipped() noexcept {
+        if (skip_depth_ > 0) return true;
+        if (skip_next_) {
+            skip_next_ = false;
+            expecting_ = expecting::nothing;
+            return true;
+        }
+        return false;
+    }
+
+    // Enters a container that is skipped whole; only its depth is still counted.
+    bool skip_container() noexcept {
+        if (skip_depth_ > 0) {
+            ++skip_depth_;
+            return true;
+        }
+        if (skip_next_) {
+            skip_next_ = false;
+            expecting_ = expecting::nothing;
+            skip_depth_ = 1;
+            return true;
+        }
+        return false;
+    }
+
     std::size_t offset() const noexcept { return static_cast<std::size_t>(*read_to_ - body_.data()); }
 
     bool put(json&& value) {
@@ -193,7 +253,10 @@ private:
 
     std::string_view body_;
     const char* const* read_to_;
+    body_shape shape_;
     json_document& out_;
+    std::size_t skip_depth_ = 0;  // > 0 inside a container whose contents are not kept
+    bool skip_next_ = false;      // the member value about to arrive is not kept
     std::vector<json*> stack_;  // the open containers, outermost first
     std::vector<role> roles_;   // parallel to stack_
     json* slot_ = nullptr;      // the member the next value of an object goes into
@@ -263,6 +326,10 @@ bool is_valid_utf8(std::string_view bytes) noexcept {
 }
 
 std::optional<json_document> read_json(std::string_view body, std::string& error) {
+    return read_events(body, body_shape::any, error);
+}
+
+std::optional<json_document> read_events(std::string_view body, body_shape shape, std::string& error) {
     try {
         std::size_t first = 0;
         while (first < body.size() && is_json_whitespace(body[first])) {
@@ -285,7 +352,7 @@ std::optional<json_document> read_json(std::string_view body, std::string& error
         }
         json_document document;
         const char* read_to = body.data();
-        document_builder builder(body, &read_to, document);
+        document_builder builder(body, &read_to, shape, document);
         const bool ok = json::sax_parse(tracking_iterator(body.data(), &read_to),
                                         tracking_iterator(body.data() + body.size(), &read_to), &builder,
                                         json::input_format_t::json, /*strict=*/true);

@@ -176,7 +176,7 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
     std::string error;
     events::validation_result result;
     if (*kind == "json") {
-        auto doc = events::read_json(call.body, error);
+        auto doc = events::read_events(call.body, events::body_shape::single_event, error);
         if (!doc) {
             metrics.events.inc({"rejected"});
             return done(failure{"invalid_json", std::move(error), {}});
@@ -231,7 +231,7 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
     if (auto refused = decode_content(call, max_batch_bytes)) return done(std::move(*refused));
 
     std::string error;
-    auto doc = events::read_json(call.body, error);
+    auto doc = events::read_events(call.body, events::body_shape::batch, error);
     if (!doc) return done(failure{"invalid_json", std::move(error), {}});
     const auto& root = doc->root;
     const auto events_field = root.is_object() ? root.find("events") : root.end();

@@ -219,3 +219,55 @@ TEST(Utf8, IllFormedSequencesAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+json_document read_shape(std::string_view body, cc::events::body_shape shape) {
+    std::string error;
+    auto document = cc::events::read_events(body, shape, error);
+    EXPECT_TRUE(document.has_value()) << body << ": " << error;
+    return document ? std::move(*document) : json_document{};
+}
+
+}  // namespace
+
+TEST(ReadEvents, OnlyEventFieldsOfASingleEventAreBuilt) {
+    const auto document = read_shape(R"({"event":"a","value":1.50,"properties":{"x":[1]},"junk":{"deep":[[1,2]]},"n":3})",
+                                     cc::events::body_shape::single_event);
+    EXPECT_EQ(document.root["event"], "a");
+    EXPECT_EQ(document.root["properties"], nlohmann::json::parse(R"({"x":[1]})"));
+    EXPECT_TRUE(document.root.at("junk").is_null());  // the name is kept, the contents are not
+    EXPECT_TRUE(document.root.at("n").is_null());
+    EXPECT_EQ(text_at(document, "/value"), "1.50");
+}
+
+TEST(ReadEvents, OnlyTheEventsOfABatchAreBuilt) {
+    const auto document = read_shape(
+        R"({"meta":{"a":[1,2,3]},"events":[{"event":"a","value":2.50,"extra":[1,{"b":2}]},[1,[2]],"s"]})",
+        cc::events::body_shape::batch);
+    EXPECT_TRUE(document.root.at("meta").is_null());
+    const auto& events = document.root.at("events");
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_EQ(events[0]["event"], "a");
+    EXPECT_TRUE(events[0].at("extra").is_null());
+    EXPECT_EQ(events[1], nlohmann::json::array());  // not an event: refused as one, contents dropped
+    EXPECT_EQ(events[2], "s");
+    EXPECT_EQ(text_at(document, "/events/0/value"), "2.50");
+    EXPECT_EQ(document.event_texts[0], R"({"event":"a","value":2.50,"extra":[1,{"b":2}]})");
+}
+
+TEST(ReadEvents, SkippedMembersAreStillCheckedWhole) {
+    std::string error;
+    using cc::events::body_shape;
+    // Depth counts inside skipped members too.
+    EXPECT_FALSE(cc::events::read_events(R"({"junk":)" + nested_arrays(max_json_depth) + "}", body_shape::single_event,
+                                         error));
+    EXPECT_NE(error.find("nested"), std::string::npos);
+    // Duplicate names of unknown members are still duplicates.
+    EXPECT_FALSE(cc::events::read_events(R"({"junk":1,"j\u0075nk":{}})", body_shape::single_event, error));
+    EXPECT_NE(error.find("twice"), std::string::npos);
+    EXPECT_FALSE(cc::events::read_events(R"({"events":[{"x":1,"x":2}]})", body_shape::batch, error));
+    // Syntax inside skipped members is still syntax.
+    EXPECT_FALSE(cc::events::read_events(R"({"junk":[1,}]})", body_shape::batch, error));
+    EXPECT_NE(error.find("not valid JSON"), std::string::npos);
+}

@@ -10,6 +10,10 @@
 
 namespace cc::events {
 
+/// @brief The top-level fields of an event that validation reads (SPEC section 2).
+inline constexpr std::string_view event_field_names[] = {
+    "event", "email", "phone", "external_id", "click_id", "value", "currency", "event_id", "timestamp", "properties"};
+
 /// @brief Deepest nesting read_json accepts (the top-level value is depth 1).
 inline constexpr std::size_t max_json_depth = 32;
 
@@ -36,6 +40,20 @@ struct json_document {
 /// rather than guessed at. On refusal returns nullopt and sets `error` to a sentence for the
 /// client (`The body is not valid JSON (error near byte 2).`) that never quotes the body.
 std::optional<json_document> read_json(std::string_view body, std::string& error);
+
+/// @brief What an inbound body is, so read_events keeps only what validation reads.
+enum class body_shape {
+    any,           ///< keep everything (read_json)
+    single_event,  ///< the root is one event
+    batch,         ///< the root holds `events`, an array of events
+};
+
+/// @brief read_json with the same checks, for an inbound body: only the event fields
+/// (event_field_names) of each event, and for a batch only its `events` member, are built
+/// into `root`; every other member keeps its name with a null value, and its contents are
+/// checked but never materialized. So unknown fields, however large or deep, cost no more
+/// than reading their bytes, and an event is validated from exactly the fields it has.
+std::optional<json_document> read_events(std::string_view body, body_shape shape, std::string& error);
 
 /// @brief The captured source text at `pointer`, or nullptr when none was captured
 /// (no such value, or it was an integer, string or other non-float).
