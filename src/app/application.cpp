@@ -69,7 +69,8 @@ int serve(const config::settings& settings) {
     keys.reload();
 
     intake::event_writer writer(store, static_cast<std::size_t>(settings.commit_max_events),
-                                static_cast<std::size_t>(settings.writer_queue_capacity));
+                                static_cast<std::size_t>(settings.writer_queue_capacity),
+                                static_cast<std::size_t>(settings.writer_queue_max_bytes));
     intake::intake_service intake(registry, writer, clock, util::system_random(), settings.rate_limits);
     auth::admin_authenticator admin_auth(settings.admin_tokens);
     boost::asio::thread_pool blocking_pool(2);

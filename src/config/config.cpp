@@ -153,6 +153,7 @@ const std::vector<setting_parser>& parsers() {
         }));
         p.push_back(int_setting("commit_max_events", &settings::commit_max_events, 1, 100'000, "most events in one group commit"));
         p.push_back(int_setting("writer_queue_capacity", &settings::writer_queue_capacity, 1, 10'000'000, "events waiting for commit before 503"));
+        p.push_back(int_setting("writer_queue_max_bytes", &settings::writer_queue_max_bytes, 1024 * 1024, 2'000'000'000, "bytes of events waiting for commit before 503"));
         p.push_back(text_setting("sqlite_synchronous", &settings::sqlite_synchronous, "SQLite synchronous level: normal, full or extra",
                                  [](const std::string& t) {
                                      if (t != "normal" && t != "full" && t != "extra")

@@ -36,6 +36,7 @@ struct settings {
     std::string log_level = "info";
     int commit_max_events = 2'000;
     int writer_queue_capacity = 100'000;
+    int writer_queue_max_bytes = 256 * 1024 * 1024;  ///< bytes of queued events before 503
     std::string sqlite_synchronous = "full";
     int busy_timeout_ms = 5'000;
     int last_used_flush_ms = 1'000;
