@@ -9,6 +9,7 @@
 #include "cc/api/admin_api.hpp"
 #include "cc/api/inbound_api.hpp"
 #include "cc/api/ops_api.hpp"
+#include "cc/app/health_probe.hpp"
 #include "cc/app/maintenance.hpp"
 #include "cc/http/router.hpp"
 #include "cc/http/server.hpp"
@@ -103,6 +104,7 @@ int serve(const config::settings& settings) {
     nlohmann::json listening;
     try {
         listening["address"] = server.listen(settings.listen, public_routes);
+        record_listen_address(settings.database, listening["address"].get<std::string>());
         if (!settings.admin_listen.empty()) listening["admin_address"] = server.listen(settings.admin_listen, admin_routes);
         if (!settings.metrics_listen.empty()) {
             listening["metrics_address"] = server.listen(settings.metrics_listen, metrics_routes);

@@ -120,7 +120,12 @@ int run_cli(int argc, char** argv) {
 
     try {
         if (migrate_cmd->parsed()) return migrate(settings);
-        if (health_cmd->parsed()) return probe_health(settings.listen, !settings.tls_cert_file.empty()) ? 0 : 1;
+        if (health_cmd->parsed()) {
+            // An address given to this command wins; else where serve says it listens.
+            auto address = settings.listen;
+            if (!flags.contains("listen")) address = recorded_listen_address(settings.database).value_or(address);
+            return probe_health(address, !settings.tls_cert_file.empty()) ? 0 : 1;
+        }
         if (backup_cmd->parsed()) {
             if (std::filesystem::exists(backup_path)) {
                 std::cerr << "cc-inbound: backup: " << backup_path << " already exists\n";
