@@ -4,7 +4,7 @@ roll, expiry) and the rule that a full key is shown exactly once."""
 import unittest
 from datetime import timedelta
 
-from harness import (KEY_FIELDS, KEY_LIST_FIELDS, KEY_RE, ServerTestCase, key_checksum_ok,
+from harness import (KEY_FIELDS, KEY_LIST_FIELDS, KEY_RE, ServerTestCase, key_checksum_ok, parallel,
                      parse_time, poll, rfc3339, sha256_hex, unique_domain, utcnow)
 
 EVENT = {"event": "lead", "click_id": "gclid-123"}
@@ -322,6 +322,18 @@ class KeyRollTest(ServerTestCase):
         self.assertEqual(len(listed["keys"]), 2)
         self.assertLessEqual(listed["active_keys"], listed["key_limit"])
         self.assertEqual(self.api.get_domain(domain).json["active_keys"], 2)
+
+    def test_concurrent_rolls_of_one_key_succeed_once(self):
+        domain = self.api.create_domain("pulse")
+        key = self.api.create_key(domain, "raced")
+        results = parallel(self.api, [lambda conn: self.api.post(f"/admin/keys/{key['id']}/roll",
+                                                                 {"grace_seconds": 2592000}, conn=conn)
+                                      for _ in range(8)])
+        self.assertEqual(sorted(r.status for r in results), [201] + [409] * 7, [r.text for r in results])
+        for result in results:
+            if result.status == 409:
+                self.assertError(result, 409, "key_already_rolled")
+        self.assertEqual(len(self.api.list_keys(domain).json["keys"]), 2)
 
     def test_the_successor_can_be_rolled_in_its_turn(self):
         second = self.api.roll(self.old["id"], {"grace_seconds": 0}).json

@@ -833,3 +833,29 @@ TEST_F(KeyServiceTest, EventFiltersNarrowTheListing) {
     EXPECT_EQ(ids_of(page), (ids{"ev-1"}));
     EXPECT_FALSE(page.next.has_value());
 }
+
+// --- migration 0002 -----------------------------------------------------------------
+
+TEST(KeyRollMigration, KeysRolledBeforeTheUpgradeGetTheirSuccessorFromTheAuditTrail) {
+    temp_dir dir;
+    const auto path = dir.file("old.db");
+    {
+        // A database as the previous release left it: migration 0001 only.
+        storage::sqlite::database db(options_for(path));
+        const std::vector<storage::migration> first{storage::embedded_migrations().front()};
+        ASSERT_EQ(first.front().version, 1);
+        storage::apply_migrations(db, first);
+        db.exec("INSERT INTO domains VALUES ('example.com', 'pulse', 1)");
+        db.exec("INSERT INTO api_keys (id, domain, name, prefix, key_hash, status, created_at, expires_at) "
+                "VALUES ('key_old', 'example.com', 'n', 'cc_aaaaaaaa', x'01', 'active', 1, 99), "
+                "('key_new', 'example.com', 'n', 'cc_bbbbbbbb', x'02', 'active', 2, NULL), "
+                "('key_other', 'example.com', 'm', 'cc_cccccccc', x'03', 'active', 3, NULL)");
+        db.exec("INSERT INTO audit_log (at, actor, action, domain, key_id, details) VALUES "
+                "(2, 'cli', 'key.rolled', 'example.com', 'key_old', '{\"new_key_id\":\"key_new\"}')");
+    }
+    storage::sqlite::sqlite_storage store(options_for(path));
+    auto tx = store.begin_admin(false);
+    EXPECT_EQ(tx->find_key("key_old")->rolled_to, "key_new");
+    EXPECT_FALSE(tx->find_key("key_new")->rolled_to.has_value());
+    EXPECT_FALSE(tx->find_key("key_other")->rolled_to.has_value());
+}
