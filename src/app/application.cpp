@@ -16,6 +16,7 @@
 #include "cc/intake/event_writer.hpp"
 #include "cc/intake/intake_service.hpp"
 #include "cc/keys/key_service.hpp"
+#include "cc/keys/registry_watcher.hpp"
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
 #include "cc/storage/sqlite/sqlite_storage.hpp"
@@ -118,6 +119,8 @@ int serve(const config::settings& settings) {
 
     maintenance background(store, registry, keys, std::chrono::milliseconds(settings.last_used_flush_ms),
                            settings.retention_days);
+    // Changes made by the operator CLI reach this index within 100 ms (SPEC §4).
+    keys::registry_watcher registry_watch(keys, std::chrono::milliseconds(20));
     if (!admin_auth.enabled()) {
         ops::log(spdlog::level::warn, "admin API disabled",
                  {{"hint", "no admin token is configured: set CC_ADMIN_TOKEN (e.g. CC_ADMIN_TOKEN=$(openssl rand -hex 32)) "
