@@ -8,7 +8,8 @@ packages=(
   libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libsqlite3-dev libssl-dev
   zlib1g-dev libcli11-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev
-  python3 curl openssl ca-certificates ccache
+  python3 python3-jsonschema curl openssl ca-certificates ccache
+  nodejs npm
 )
 case "${1:-}" in
   --bench) packages+=(wrk nginx-light libbenchmark-dev sqlite3 procps) ;;

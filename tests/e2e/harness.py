@@ -42,6 +42,8 @@ import uuid
 import zlib
 from datetime import datetime, timezone
 
+import openapi_check
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BINARY = os.environ.get("CC_BINARY") or os.path.normpath(
     os.path.join(HERE, "..", "..", "build", "cc-inbound"))
@@ -255,11 +257,14 @@ class Api:
             connection.request(method, path, body=data, headers=sent)
             resp = connection.getresponse()
             payload = resp.read()
-            return Response(resp.status, resp.msg, payload, resp.reason,
-                            "HTTP/1.1" if resp.version == 11 else "HTTP/1.0")
+            response = Response(resp.status, resp.msg, payload, resp.reason,
+                                "HTTP/1.1" if resp.version == 11 else "HTTP/1.0")
         finally:
             if own:
                 connection.close()
+        # Every response must be one the OpenAPI document describes (CC_OPENAPI_VALIDATE).
+        openapi_check.check_response(method, path, response)
+        return response
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
