@@ -483,7 +483,9 @@ def document() -> dict:
             "description": "Every response carries X-Request-Id. Every error has one shape: "
                            "{\"error\":{\"code\",\"message\",\"details\"?,\"request_id\"}}. "
                            "A request that matches no path is 404 not_found; a method a path does not "
-                           "have is 405 method_not_allowed (with Allow). HEAD is answered wherever GET is.",
+                           "have is 405 method_not_allowed (with Allow). HEAD is answered wherever GET is. "
+                           "With admin_listen or metrics_listen set, the admin routes or /metrics are "
+                           "served only on that listener; the others answer them 404 not_found.",
             "license": {"name": "Proprietary", "identifier": "LicenseRef-CleanClicks"},
         },
         "servers": [{"url": "/", "description": "this server"}],
