@@ -464,7 +464,9 @@ class RawConnection:
             while self._fill():
                 pass
             body, self.buf = self.buf, b""
-        return Response(status, headers, body, reason, version)
+        response = Response(status, headers, body, reason, version)
+        openapi_check.check_raw_response(response)  # errors keep the one shape (CC_OPENAPI_VALIDATE)
+        return response
 
     def _read_exactly(self, n):
         while len(self.buf) < n:

@@ -200,4 +200,28 @@ def check_response(method: str, target: str, response) -> None:
     raise AssertionError(message)
 
 
-__all__ = ["check_response", "problems_of", "document", "enabled", "jsonschema"]
+def check_raw_response(response) -> None:
+    """A response read from a raw socket, whose request the harness cannot tie to it (raw
+    tests send partial, pipelined and malformed requests): an error with a body must still
+    be the one error shape of the document."""
+    if not enabled() or response.status < 400 or not response.body:
+        return
+    if response.json is None:
+        found = [f"error body is not JSON: {response.body[:200]!r}"]
+    else:
+        found = document().errors({"$ref": "#/components/schemas/Error"}, response.json)
+    if not found:
+        return
+    record = {"operation": f"(raw) -> {response.status}", "target": None, "problems": found,
+              "body": response.text[:500]}
+    if REPORT:
+        with _lock, open(REPORT, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+    message = f"raw response does not match the error shape of openapi/openapi.json: " + "; ".join(found)
+    if MODE == "report":
+        print(f"[openapi] {message}", file=sys.stderr)
+        return
+    raise AssertionError(message + f"; body={response.text[:1000]!r}")
+
+
+__all__ = ["check_response", "check_raw_response", "problems_of", "document", "enabled", "jsonschema"]

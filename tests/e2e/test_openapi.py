@@ -92,6 +92,18 @@ class TestChecker(unittest.TestCase):
                                   {"error": {"code": "not_found", "message": "No route.", "request_id": "r"}}), [])
         self.assertTrue(problems("PUT", "/__cc/inbound", 200, {}))
 
+    def test_raw_error_responses_must_have_the_error_shape(self):
+        saved = openapi_check.MODE
+        try:
+            openapi_check.MODE = "1"
+            good = {"error": {"code": "bad_request", "message": "Bad request.", "request_id": "r"}}
+            openapi_check.check_raw_response(Response(400, json_headers(), json.dumps(good).encode()))
+            for body in (b"Bad Request", json.dumps({"error": "bad_request"}).encode()):
+                with self.subTest(body=body), self.assertRaises(AssertionError):
+                    openapi_check.check_raw_response(Response(400, json_headers(), body))
+        finally:
+            openapi_check.MODE = saved
+
     def test_check_response_fails_the_test_on_a_mismatch(self):
         resp = Response(200, json_headers(), json.dumps({**VALID_KEY, "extra": 1}).encode())
         saved = openapi_check.MODE
