@@ -155,7 +155,7 @@ SCHEMAS = {
         "domain": DOMAIN_NAME,
         "key_id": KEY_ID,
         "key_name": {"type": ["string", "null"]},
-        "key_prefix": PREFIX,
+        "key_prefix": {"oneOf": [PREFIX, {"type": "null"}], "description": "null only for events stored before prefixes were kept"},
         "email": STRING_OR_NULL,
         "email_sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
         "phone": STRING_OR_NULL,
