@@ -19,6 +19,12 @@ esac
 
 missing=()
 for p in "${packages[@]}"; do
+  # A Node.js installed another way (with its own npm) is kept: Debian's npm package
+  # would replace it.
+  case "$p" in
+    nodejs) command -v node >/dev/null && continue ;;
+    npm) command -v npm >/dev/null && continue ;;
+  esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
