@@ -79,7 +79,7 @@ export function table(caption, columns, rows) {
 
 // ------------------------------------------------------------------ times
 
-const localFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const localFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 /** "2026-12-01 20:00:00 UTC" from the API's RFC 3339 text. */
 export function utcText(iso) {
@@ -92,6 +92,13 @@ export function utcText(iso) {
 export function localText(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? String(iso) : localFormat.format(d);
+}
+
+const exactFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+/** The time in the browser's zone, to the second (for hover titles). */
+export function exactLocalText(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : exactFormat.format(d);
 }
 
 /** "just now", "5 min ago", "3 h ago", "2 days ago", "in 23 h". */
@@ -112,7 +119,7 @@ export function relativeText(iso, now = Date.now()) {
  */
 export function timeEl(iso, { relative = false, empty = '—' } = {}) {
   if (!iso) return h('span', { class: 'muted' }, empty);
-  const title = relative ? `${localText(iso)} (${utcText(iso)})` : utcText(iso);
+  const title = relative ? `${exactLocalText(iso)} (${utcText(iso)})` : utcText(iso);
   return h('time', { datetime: iso, title }, relative ? relativeText(iso) : localText(iso));
 }
 

@@ -30,8 +30,9 @@ const nativeDialogs = [];
 async function shot(name) {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
+  await page.evaluate(() => { document.getElementById('toast').textContent = ''; });
   await sleep(150);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: !(await page.$('.backdrop')) });
 }
 
 async function find(name, role, options = {}) {
@@ -267,8 +268,8 @@ describe('dashboard in a real browser', { concurrency: false }, () => {
         zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
         shown: el?.textContent,
         title: el?.getAttribute('title'),
-        utcShown: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' }).format(new Date(iso)),
-        tokyoShown: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' }).format(new Date(iso)),
+        utcShown: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(iso)),
+        tokyoShown: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso)),
       };
     }, zap.created_at);
     assert.equal(info.zone, 'Asia/Tokyo');
@@ -279,23 +280,26 @@ describe('dashboard in a real browser', { concurrency: false }, () => {
 
   it('shows when and from where a key was last used', async () => {
     // last_used_at is written coalesced (within 2 s): reload the list until it shows.
-    const deadline = Date.now() + 8000;
-    let row;
-    for (;;) {
-      await page.reload({ waitUntil: 'networkidle0' });
-      row = await waitForRow('Zapier Integration');
-      if (!/Never/.test(row.split('\n').join(' ').replace(/Expires.*$/, '')) || Date.now() > deadline) break;
-      await sleep(300);
-    }
-    assert.match(row, /just now/);
-    assert.match(row, /127\.0\.0\.1/);
-    const title = await page.evaluate(() => {
+    const lastUsed = () => page.evaluate(() => {
       for (const tr of document.querySelectorAll('tbody tr')) {
-        if (tr.querySelector('td strong')?.textContent === 'Zapier Integration') return tr.querySelector('td[data-label="Last used"] time')?.title;
+        if (tr.querySelector('td strong')?.textContent !== 'Zapier Integration') continue;
+        const cell = tr.querySelector('td[data-label="Last used"]');
+        return { text: cell?.innerText, title: cell?.querySelector('time')?.title, from: tr.querySelector('td[data-label="From"]')?.innerText };
       }
       return null;
     });
-    assert.match(title, /UTC\)$/);
+    const deadline = Date.now() + 8000;
+    let seen;
+    for (;;) {
+      await page.reload({ waitUntil: 'networkidle0' });
+      await waitForRow('Zapier Integration');
+      seen = await lastUsed();
+      if (seen.text !== 'Never' || Date.now() > deadline) break;
+      await sleep(300);
+    }
+    assert.equal(seen.text, 'just now');
+    assert.equal(seen.from, '127.0.0.1');
+    assert.match(seen.title, /UTC\)$/);
   });
 
   it('disables Create at the plan limit, saying why and which plan allows more', async () => {
@@ -396,13 +400,31 @@ describe('dashboard in a real browser', { concurrency: false }, () => {
   });
 
   it('cancelling a confirmation changes nothing', async () => {
-    await click(`Revoke ${'Zapier Integration'}`, 'button').catch(() => {});
-    const open = await page.$('[role="alertdialog"]');
-    if (open) {
-      await click('Cancel');
-      await noDialogOpen();
-    }
+    await click('Revoke Zapier Integration');
+    await dialogNamed('Revoke “Zapier Integration”?');
+    await click('Cancel');
+    await noDialogOpen();
+    await page.keyboard.press('Escape');
+    const listed = await server.call('GET', `/admin/keys?domain=${DOMAIN}`);
+    assert.ok(listed.json.keys.filter((k) => k.name === 'Zapier Integration').every((k) => k.status === 'active'));
     assert.equal((await inbound(keys.rolled)).status, 202);
+  });
+
+  it('shows usage and rejections where the server has them (SPEC §7), and hides them quietly where not', async () => {
+    const listed = await server.call('GET', `/admin/keys?domain=${DOMAIN}`);
+    const usage = await server.call('GET', `/admin/keys/${listed.json.keys[0].id}/usage?hours=48`);
+    const headers = await page.$$eval('thead th', (ths) => ths.map((th) => th.textContent));
+    if (usage.status === 404) {
+      assert.ok(!headers.includes('Usage (48 h)'), headers.join(', '));
+    } else {
+      assert.equal(usage.status, 200);
+      assert.ok(headers.includes('Usage (48 h)'), headers.join(', '));
+      await page.waitForSelector('tbody svg[role="img"]');
+    }
+    const rejections = await server.call('GET', `/admin/rejections?domain=${DOMAIN}`);
+    const tabs = await page.$$eval('.tabs a', (as) => as.map((a) => a.textContent));
+    assert.equal(tabs.includes('Rejections'), rejections.status !== 404, tabs.join(', '));
+    assert.deepEqual(pageErrors, []);
   });
 
   it('lists the domain\'s recent events with the key that sent each', async () => {
