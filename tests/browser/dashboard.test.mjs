@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
+import { request as httpRequest } from 'node:http';
 import { startServer } from './server.mjs';
 
 const CHROMIUM = process.env.CC_CHROMIUM || '/usr/bin/chromium';
@@ -97,6 +98,31 @@ async function inbound(key, fields = {}) {
     headers: { 'X-CC-Api-Key': key },
     body: { event: 'lead', email: `buyer${Math.random().toString(36).slice(2)}@example.org`, ...fields },
   });
+}
+
+/** An inbound request as a browser would send it (Origin header), over node:http. */
+function inboundFromBrowser(key) {
+  const body = JSON.stringify({ event: 'lead', email: 'web@example.org' });
+  const url = new URL('/__cc/inbound', server.origin);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-CC-Api-Key': key, Origin: 'https://shop.example.com', 'Content-Length': Buffer.byteLength(body) },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => { let json = null; try { json = JSON.parse(text); } catch { /* not JSON */ } resolve({ status: res.statusCode, json }); });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function fillArea(label, text) {
+  const el = await find(label);
+  await el.evaluate((a) => { a.value = ''; });
+  await el.focus();
+  await page.keyboard.type(text);
 }
 
 /** Everything the page holds as text, markup and form values (a shown-once key must be in none). */
@@ -519,11 +545,54 @@ describe('dashboard in a real browser', { concurrency: false }, () => {
     await page.keyboard.press('Enter');
     await dialogNamed('Copy your new key now');
     assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Copy key');
+    keys.keyboard = await page.$eval('[role="dialog"] input[readonly]', (el) => el.value);
     await page.keyboard.press('Enter');
     await waitForText('The key is on your clipboard');
     await page.keyboard.press('Escape');
     await noDialogOpen();
     await waitForRow('Keyboard only');
+  });
+
+  it('edits a key\'s allowed IPs where the server has them (SPEC §7)', async (t) => {
+    const listed = await server.call('GET', `/admin/keys?domain=${DOMAIN}`);
+    if (!('allowed_ips' in listed.json.keys[0])) { t.skip('this server has no allowed_ips (SPEC §7)'); return; }
+    await click('Allowed IPs Keyboard only');
+    await dialogNamed('Allowed IPs for “Keyboard only”');
+    await fillArea('Allowed addresses', 'not-an-address');
+    await click('Save addresses');
+    await page.waitForSelector('[role="dialog"] [role="alert"]', { visible: true });
+    await fillArea('Allowed addresses', '203.0.113.0/24\n2001:db8::/32');
+    await click('Save addresses');
+    await noDialogOpen();
+    await waitForRow('Keyboard only', (text) => text.includes('203.0.113.0/24'));
+    const refused = await inbound(keys.keyboard);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json.error.code, 'ip_not_allowed');
+    await click('Allowed IPs Keyboard only');
+    await dialogNamed('Allowed IPs for “Keyboard only”');
+    await fillArea('Allowed addresses', '');
+    await click('Save addresses');
+    await noDialogOpen();
+    await waitForRow('Keyboard only', (text) => !text.includes('203.0.113.0/24'));
+    assert.equal((await inbound(keys.keyboard)).status, 202);
+  });
+
+  it('warns about a key used from a browser and offers Roll now (SPEC §7)', async (t) => {
+    const sent = await inboundFromBrowser(keys.keyboard);
+    if (sent.json?.error?.code !== 'browser_request_refused') { t.skip('this server does not refuse browser requests yet (SPEC §7)'); return; }
+    await page.reload({ waitUntil: 'networkidle0' });
+    await waitForText('was sent from a web browser');
+    const warning = await page.$eval('[role="note"]', (n) => n.innerText);
+    assert.match(warning, /Keyboard only/);
+    assert.match(warning, /https:\/\/shop\.example\.com/);
+    await click('Roll now Keyboard only');
+    await dialogNamed('Roll “Keyboard only”');
+    await click('Roll key');
+    await dialogNamed('Copy the rolled key now');
+    await click('Copy key');
+    await click('Done');
+    await noDialogOpen();
+    await page.waitForFunction(() => !document.body.innerText.includes('Roll now'));
   });
 
   it('fits a 360 px wide screen', async () => {
