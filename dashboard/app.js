@@ -119,7 +119,9 @@ async function route({ keepFocus = false } = {}) {
   if (!session.token) { showSignIn(); return; }
   signOut.hidden = false;
   const view = newView();
-  const focused = keepFocus ? document.activeElement?.id : null;
+  // After an action re-renders the list, put focus back on the same control where it still exists.
+  const active = keepFocus ? document.activeElement : null;
+  const focused = active ? { id: active.id, label: active.getAttribute('aria-label') } : null;
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map((p) => {
     try { return decodeURIComponent(p); } catch { return p; }
   });
@@ -130,9 +132,10 @@ async function route({ keepFocus = false } = {}) {
     await renderDomains(view);
   }
   if (!view.current()) return;
-  const again = focused && document.getElementById(focused);
+  const again = focused && ((focused.id && document.getElementById(focused.id))
+    || (focused.label && main.querySelector(`[aria-label="${CSS.escape(focused.label)}"]`)));
   if (again) again.focus();
-  else if (!keepFocus) main.focus({ preventScroll: true });
+  else main.focus({ preventScroll: true });
 }
 
 signOut.addEventListener('click', () => {
