@@ -2,7 +2,7 @@
 // audit log of one domain, newest first, with "Show older" paging.
 
 import { api, enc } from './api.js';
-import { h, table, timeEl, replace, errorBox } from './dom.js';
+import { h, field, table, timeEl, replace, errorBox } from './dom.js';
 
 const ACTIONS = {
   'key.created': 'Key created',
@@ -12,6 +12,7 @@ const ACTIONS = {
   'key.renamed': 'Key renamed',
   'key.rolled': 'Key rolled',
   'key.exposed': 'Key used from a browser',
+  'key.allowed_ips_changed': 'Allowed IPs changed',
   'key.updated': 'Key changed',
   'domain.created': 'Domain added',
   'domain.plan_changed': 'Plan changed',
@@ -45,9 +46,9 @@ function keyLabel(ctx, id, name, prefix) {
  * A paged listing: `fetchPage(before)` → { items, next }; `render(items)` → table;
  * `empty` is the sentence for a person when there is nothing yet.
  */
-async function pagedListing(panel, ctx, { heading, intro, fetchPage, render, empty, missingText }) {
+async function pagedListing(panel, ctx, { heading, intro, fetchPage, render, empty, missingText, search }) {
   const holder = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
-  replace(panel, h('h2', {}, heading), intro ? h('p', { class: 'muted' }, intro) : null, holder);
+  replace(panel, h('h2', {}, heading), intro ? h('p', { class: 'muted' }, intro) : null, search || null, holder);
   const items = [];
   const load = async (before) => {
     let page;
@@ -91,12 +92,23 @@ export function renderEvents(panel, ctx) {
   });
 }
 
-export function renderRejections(panel, ctx) {
+export function renderRejections(panel, ctx, requestId = '') {
+  const input = h('input', { type: 'search', id: 'rejection-request-id', autocomplete: 'off', spellcheck: 'false', value: requestId, placeholder: 'req_…' });
+  const search = h('form', {
+    class: 'row compact',
+    role: 'search',
+    onsubmit: (e) => {
+      e.preventDefault();
+      renderRejections(panel, ctx, input.value.trim());
+    },
+  }, field('Find by request id', input), h('div', {}, h('button', { type: 'submit' }, 'Find')));
+  const filter = requestId ? `&request_id=${enc(requestId)}` : '';
   return pagedListing(panel, ctx, {
+    search,
     heading: 'Rejections',
     intro: 'Inbound requests of this domain that were refused after their key was identified, newest first. Search a customer\'s request id to see why.',
     fetchPage: async (before) => {
-      const page = await api('GET', listingPath('rejections', ctx.domain, before));
+      const page = await api('GET', listingPath('rejections', ctx.domain, before) + filter);
       return { items: page.rejections || page.entries || page.items || [], next: page.next || null };
     },
     render: (rows) => table(`Rejections of ${ctx.domain}`, ['Time', 'Key', 'Status', 'Error', 'Details', 'Request ID', 'From'], rows.map((r) => {
@@ -112,7 +124,7 @@ export function renderRejections(panel, ctx) {
         r.client_ip || r.client_address || '—',
       ];
     })),
-    empty: 'No rejected requests in the last 7 days. When an integration\'s event is refused (a bad field, a revoked key, a blocked address) it is listed here.',
+    empty: requestId ? `No rejected request of this domain has the request id ${requestId}.` : 'No rejected requests in the last 7 days. When an integration\'s event is refused (a bad field, a revoked key, a blocked address) it is listed here.',
     missingText: 'This server does not record rejections yet.',
   });
 }
