@@ -595,6 +595,24 @@ describe('dashboard in a real browser', { concurrency: false }, () => {
     await page.waitForFunction(() => !document.body.innerText.includes('Roll now'));
   });
 
+  it('finds a rejected request by its request id where the server records rejections (SPEC §7)', async (t) => {
+    const probe = await server.call('GET', `/admin/rejections?domain=${DOMAIN}`);
+    if (probe.status === 404) { t.skip('this server has no rejection log (SPEC §7)'); return; }
+    const refused = await inbound(keys.rolled, { email: undefined, event: 'purchase', value: 5 });
+    assert.equal(refused.status, 400, refused.text);
+    const requestId = refused.headers.get('x-request-id');
+    await openDomainTab('Rejections');
+    await fill('Find by request id', requestId);
+    await click('Find');
+    await page.waitForFunction((id) => [...document.querySelectorAll('tbody tr')].some((tr) => tr.innerText.includes(id)), { timeout: 10000 }, requestId);
+    const row = await page.$eval('tbody tr', (tr) => tr.innerText);
+    assert.match(row, /validation_failed/);
+    assert.ok(row.includes(keys.rolled.slice(0, 11)), row);
+    await shot('11-rejections');
+    await openDomainTab('Inbound Integration Keys');
+    await waitForRow('Zapier Integration');
+  });
+
   it('fits a 360 px wide screen', async () => {
     await page.setViewport({ width: 360, height: 780, isMobile: true, hasTouch: true });
     await page.reload({ waitUntil: 'networkidle0' });
