@@ -9,6 +9,7 @@
 #include "cc/api/admin_api.hpp"
 #include "cc/api/dashboard_api.hpp"
 #include "cc/api/inbound_api.hpp"
+#include "cc/api/openapi_api.hpp"
 #include "cc/api/ops_api.hpp"
 #include "cc/app/health_probe.hpp"
 #include "cc/app/maintenance.hpp"
@@ -100,6 +101,7 @@ int serve(const config::settings& settings) {
     web::router public_routes, admin_routes, metrics_routes;
     inbound.register_routes(public_routes);
     ops_routes.register_health(public_routes);
+    api::register_openapi(public_routes);
     admin.register_routes(settings.admin_listen.empty() ? public_routes : admin_routes);
     // The dashboard goes where the admin API is, so its calls are same-origin.
     api::dashboard_api().register_routes(settings.admin_listen.empty() ? public_routes : admin_routes);
