@@ -338,6 +338,13 @@ ASSET = {"description": "A dashboard asset", "headers": dict(REQUEST_ID_HEADER),
                      "text/javascript": {"schema": {"type": "string"}},
                      "image/svg+xml": {"schema": {"type": "string"}}}}
 
+NOT_MODIFIED = {"description": "Not modified: If-None-Match names the current ETag (no body)",
+                "headers": dict(REQUEST_ID_HEADER)}
+IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                 "description": "an ETag from an earlier answer: 304 when the asset is unchanged"}
+REDIRECT = {"description": "Moved permanently to /dashboard/", "headers": dict(REQUEST_ID_HEADER) | {
+    "Location": {"schema": {"const": "/dashboard/"}, "description": "/dashboard/"}}}
+
 PATHS = {
     "/__cc/inbound": {"post": op(
         "sendEvent", "Send one conversion event", "inbound", INBOUND_KEY, EVENT_OK, INBOUND_ERRORS,
@@ -374,10 +381,12 @@ PATHS = {
     "/openapi.json": {"get": op("openapi", "This document", "operations", PUBLIC,
                                 {200: json_response("The OpenAPI 3.1 document", {"type": "object", "required": ["openapi", "paths"]})},
                                 {})},
-    "/dashboard/": {"get": op("dashboard", "The dashboard page", "dashboard", PUBLIC, {200: HTML}, {})},
+    "/dashboard": {"get": op("dashboardRedirect", "Redirects to /dashboard/", "dashboard", PUBLIC, {301: REDIRECT}, {})},
+    "/dashboard/": {"get": op("dashboard", "The dashboard page", "dashboard", PUBLIC, {200: HTML, 304: NOT_MODIFIED}, {},
+                              params=[IF_NONE_MATCH])},
     "/dashboard/{asset}": {"get": op(
-        "dashboardAsset", "A dashboard asset (script, style sheet)", "dashboard", PUBLIC, {200: ASSET},
-        {404: ["not_found"]}, params=[path_param("asset", {"type": "string"}, "the asset's file name")])},
+        "dashboardAsset", "A dashboard asset (script, style sheet)", "dashboard", PUBLIC, {200: ASSET, 304: NOT_MODIFIED},
+        {404: ["not_found"]}, params=[path_param("asset", {"type": "string"}, "the asset's file name"), IF_NONE_MATCH])},
     "/admin/domains": {"get": op(
         "listDomains", "List domains, by name", "domains", ADMIN,
         {200: json_response("A page of domains", ref("DomainPage"))}, ADMIN_BAD,

@@ -9,7 +9,7 @@ packages=(
   zlib1g-dev libcli11-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev
   python3 python3-jsonschema curl openssl ca-certificates ccache
-  nodejs npm
+  chromium nodejs npm
 )
 case "${1:-}" in
   --bench) packages+=(wrk nginx-light libbenchmark-dev sqlite3 procps) ;;

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include "cc/api/admin_api.hpp"
+#include "cc/api/dashboard_api.hpp"
 #include "cc/api/inbound_api.hpp"
 #include "cc/api/openapi_api.hpp"
 #include "cc/api/ops_api.hpp"
@@ -103,6 +104,8 @@ int serve(const config::settings& settings) {
     ops_routes.register_health(public_routes);
     api::register_openapi(public_routes);
     admin.register_routes(settings.admin_listen.empty() ? public_routes : admin_routes);
+    // The dashboard goes where the admin API is, so its calls are same-origin.
+    api::dashboard_api().register_routes(settings.admin_listen.empty() ? public_routes : admin_routes);
     ops_routes.register_metrics(settings.metrics_listen.empty() ? public_routes : metrics_routes);
 
     nlohmann::json listening;
