@@ -35,7 +35,10 @@ nlohmann::json to_json(const keys::key_view& view) {
             {"last_used_at", time_or_null(k.last_used_at)},
             {"last_used_ip", text_or_null(k.last_used_ip)},
             {"revoked_at", time_or_null(k.revoked_at)},
-            {"expires_at", time_or_null(k.expires_at)}};
+            {"expires_at", time_or_null(k.expires_at)},
+            {"allowed_ips", k.allowed_ips},
+            {"exposed_at", time_or_null(k.exposed_at)},
+            {"exposed_origin", text_or_null(k.exposed_origin)}};
 }
 
 nlohmann::json to_json(const storage::event_record& r) {

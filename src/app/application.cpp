@@ -8,6 +8,7 @@
 
 #include "cc/api/admin_api.hpp"
 #include "cc/api/inbound_api.hpp"
+#include "cc/api/leak_api.hpp"
 #include "cc/api/ops_api.hpp"
 #include "cc/app/maintenance.hpp"
 #include "cc/http/router.hpp"
@@ -70,12 +71,27 @@ int serve(const config::settings& settings) {
 
     intake::event_writer writer(store, static_cast<std::size_t>(settings.commit_max_events),
                                 static_cast<std::size_t>(settings.writer_queue_capacity));
-    intake::intake_service intake(registry, writer, clock, util::system_random(), settings.rate_limits);
+    keys::key_controls controls(store, registry, clock,
+                                [](const std::string& code) { return static_cast<int>(web::status_for(code)); });
+    intake::intake_service intake(registry, writer, clock, util::system_random(), settings.rate_limits, &controls);
     auth::admin_authenticator admin_auth(settings.admin_tokens);
     boost::asio::thread_pool blocking_pool(2);
     api::admin_api admin(keys, store, admin_auth, settings.cors_origins,
-                         [&blocking_pool](std::function<void()> work) { boost::asio::post(blocking_pool, std::move(work)); });
+                         [&blocking_pool](std::function<void()> work) { boost::asio::post(blocking_pool, std::move(work)); },
+                         &controls);
     api::inbound_api inbound(intake);
+    std::unique_ptr<api::leak_api> leaks;
+    if (!settings.leak_report_keys_file.empty()) {
+        try {
+            leaks = std::make_unique<api::leak_api>(
+                settings.leak_report_keys_file, controls,
+                [&blocking_pool](std::function<void()> work) { boost::asio::post(blocking_pool, std::move(work)); });
+        } catch (const std::exception& e) {
+            ops::log(spdlog::level::critical, "cannot start", {{"error", e.what()}});
+            ops::flush_logs();
+            return 1;
+        }
+    }
 
     std::unique_ptr<web::server> server_holder;
     try {
@@ -96,6 +112,7 @@ int serve(const config::settings& settings) {
     // they have listeners of their own.
     web::router public_routes, admin_routes, metrics_routes;
     inbound.register_routes(public_routes);
+    if (leaks) leaks->register_routes(public_routes);
     ops_routes.register_health(public_routes);
     admin.register_routes(settings.admin_listen.empty() ? public_routes : admin_routes);
     ops_routes.register_metrics(settings.metrics_listen.empty() ? public_routes : metrics_routes);
@@ -115,7 +132,7 @@ int serve(const config::settings& settings) {
     }
 
     maintenance background(store, registry, keys, std::chrono::milliseconds(settings.last_used_flush_ms),
-                           settings.retention_days);
+                           settings.retention_days, &controls);
     if (!admin_auth.enabled()) {
         ops::log(spdlog::level::warn, "admin API disabled",
                  {{"hint", "no admin token is configured: set CC_ADMIN_TOKEN (e.g. CC_ADMIN_TOKEN=$(openssl rand -hex 32)) "
@@ -132,11 +149,12 @@ int serve(const config::settings& settings) {
 
     // One thread waits for signals: SIGHUP reloads the TLS certificate, SIGTERM or
     // SIGINT starts the drain.
-    std::thread signal_waiter([&server, stop_signals] {
+    std::thread signal_waiter([&server, &leaks, stop_signals] {
         for (;;) {
             int signal = 0;
             sigwait(&stop_signals, &signal);
             if (signal == SIGHUP) {
+                if (leaks) leaks->reload();
                 try {
                     server.reload_tls();
                     ops::log(spdlog::level::info, "tls reloaded", {{"enabled", server.tls_enabled()}});

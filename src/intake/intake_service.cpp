@@ -9,6 +9,7 @@
 #include "cc/events/json_slices.hpp"
 #include "cc/keys/domain_name.hpp"
 #include "cc/ops/metrics.hpp"
+#include "cc/util/crypto.hpp"
 
 namespace cc::intake {
 namespace {
@@ -51,14 +52,37 @@ std::optional<std::string> media_kind(const std::string& content_type) {
 }
 
 intake_service::intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
-                               util::random_source& random, std::map<std::string, config::rate_limit> rate_limits)
-    : registry_(registry), writer_(writer), clock_(clock), random_(random), rate_limits_(std::move(rate_limits)) {}
+                               util::random_source& random, std::map<std::string, config::rate_limit> rate_limits,
+                               keys::key_controls* controls)
+    : registry_(registry), writer_(writer), clock_(clock), random_(random), rate_limits_(std::move(rate_limits)),
+      controls_(controls) {}
+
+void intake_service::note_refusal(const std::optional<keys::key_lookup>& key, const inbound_call& call,
+                                  const util::failure& f) {
+    // Only a refusal with an identified key is the customer's to see (usage, rejection log).
+    if (key && controls_) controls_->refused(*key, f, {call.request_id, call.client_ip});
+}
 
 std::string intake_service::new_event_id() {
     return "evt_" + util::random_base62(random_, 24);
 }
 
-util::outcome<intake_service::authorized> intake_service::admit(const inbound_call& call) {
+util::outcome<intake_service::authorized> intake_service::admit(const inbound_call& call,
+                                                               std::optional<keys::key_lookup>& identified) {
+    // A browser never gets in, whatever it sends (SPEC §7); a valid key it carries is
+    // marked exposed, and keeps working for server requests.
+    if (call.browser_origin) {
+        if (call.api_key && auth::is_well_formed_api_key(*call.api_key)) {
+            if (auto seen = registry_.find(util::sha256(*call.api_key))) {
+                if (call.on_identified) call.on_identified(*seen->state);
+                if (controls_) controls_->note_exposed(*seen, *call.browser_origin, call.client_ip);
+                identified = std::move(*seen);
+            }
+        }
+        auto refusal = keys::key_controls::browser_refusal();
+        ops::global_metrics().auth_failures.inc({refusal.code});
+        return refusal;
+    }
     if (!call.api_key) {
         return auth_failure("missing_api_key", "The X-CC-Api-Key header is required.");
     }
@@ -71,6 +95,7 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
         return auth_failure("invalid_api_key", "The API key is not valid.");
     }
     const auto now = clock_.now_ms();
+    identified = *found;
     const auto& state = *found->state;
     if (call.on_identified) call.on_identified(state);
     if (state.revoked) {
@@ -90,6 +115,12 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
     if (addressed && *addressed != state.domain) {
         return auth_failure("domain_mismatch", "This key belongs to another domain than the request's host.");
     }
+    // Allowed IPs come from the index, so a change holds for the very next request.
+    if (!state.allowed_ips.empty() && !state.allowed_ips.allows(call.client_ip)) {
+        auto refusal = keys::key_controls::ip_refusal(state, call.client_ip);
+        ops::global_metrics().auth_failures.inc({refusal.code});
+        return refusal;
+    }
     const auto limit = rate_limits_.find(found->plan);
     if (limit != rate_limits_.end()) {
         util::millis retry_ms = 0;
@@ -108,10 +139,15 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
 }
 
 void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
-    auto admitted = admit(call);
-    if (!admitted.ok()) return done(admitted.error());
+    std::optional<keys::key_lookup> identified;
+    const auto refuse = [&](util::failure f) {
+        note_refusal(identified, call, f);
+        done(std::move(f));
+    };
+    auto admitted = admit(call, identified);
+    if (!admitted.ok()) return refuse(admitted.error());
     const auto kind = media_kind(call.content_type);
-    if (!kind) return done(unsupported_media_type(true));
+    if (!kind) return refuse(unsupported_media_type(true));
 
     auto& metrics = ops::global_metrics();
     std::string error;
@@ -120,7 +156,7 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
         auto doc = events::read_json(call.body, error);
         if (!doc) {
             metrics.events.inc({"rejected"});
-            return done(failure{"invalid_json", "The body is not valid JSON: " + error, {}});
+            return refuse(failure{"invalid_json", "The body is not valid JSON: " + error, {}});
         }
         const auto text = doc->value_texts.find("/value");
         result = events::validate_event(doc->root, text == doc->value_texts.end() ? nullptr : &text->second,
@@ -129,13 +165,13 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
         auto form = events::decode_form(call.body, error);
         if (!form) {
             metrics.events.inc({"rejected"});
-            return done(failure{"invalid_json", "The form body cannot be decoded: " + error, {}});
+            return refuse(failure{"invalid_json", "The form body cannot be decoded: " + error, {}});
         }
         result = events::validate_event(*form, nullptr, std::move(call.body), admitted.value().now);
     }
     if (!result.ok()) {
         metrics.events.inc({"rejected"});
-        return done(util::validation_failure(std::move(result.problems)));
+        return refuse(util::validation_failure(std::move(result.problems)));
     }
     auto& event = *result.value;
     if (!event.event_id) event.event_id = new_event_id();
@@ -152,6 +188,7 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
         if (!outcomes) return done(unavailable());
         keys::key_registry::touch(*usage, now, ip);
         const bool duplicate = (*outcomes)[0] == storage::insert_outcome::duplicate;
+        usage->counters.add(duplicate ? keys::usage_kind::duplicate : keys::usage_kind::accepted, now);
         metrics.events.inc({duplicate ? "duplicate" : "accepted"});
         done(event_receipt{duplicate ? "duplicate" : "accepted", event_id});
     });
@@ -159,19 +196,24 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
 }
 
 void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done) {
-    auto admitted = admit(call);
-    if (!admitted.ok()) return done(admitted.error());
+    std::optional<keys::key_lookup> identified;
+    const auto refuse = [&](util::failure f) {
+        note_refusal(identified, call, f);
+        done(std::move(f));
+    };
+    auto admitted = admit(call, identified);
+    if (!admitted.ok()) return refuse(admitted.error());
     const auto kind = media_kind(call.content_type);
-    if (!kind || *kind != "json") return done(unsupported_media_type(false));
+    if (!kind || *kind != "json") return refuse(unsupported_media_type(false));
 
     std::string error;
     auto doc = events::read_json(call.body, error);
-    if (!doc) return done(failure{"invalid_json", "The body is not valid JSON: " + error, {}});
+    if (!doc) return refuse(failure{"invalid_json", "The body is not valid JSON: " + error, {}});
     const auto& root = doc->root;
     const auto events_field = root.is_object() ? root.find("events") : root.end();
     if (!root.is_object() || events_field == root.end() || !events_field->is_array() || events_field->empty() ||
         events_field->size() > max_batch_events) {
-        return done(util::validation_failure(
+        return refuse(util::validation_failure(
             {{"events", "must be an array of 1 to " + std::to_string(max_batch_events) + " events"}}));
     }
 
@@ -208,6 +250,9 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
         request.events.push_back(std::move(event));
     }
     metrics.events.inc({"rejected"}, receipt->rejected);
+    if (receipt->rejected > 0) {
+        key.usage->counters.add(keys::usage_kind::rejected, now, static_cast<std::int64_t>(receipt->rejected));
+    }
     if (request.events.empty()) return done(std::move(*receipt));
 
     auto usage = key.usage;
@@ -222,6 +267,8 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
                 item.status = duplicate ? "duplicate" : "accepted";
                 ++(duplicate ? receipt->duplicates : receipt->accepted);
             }
+            if (receipt->accepted) usage->counters.add(keys::usage_kind::accepted, now, static_cast<std::int64_t>(receipt->accepted));
+            if (receipt->duplicates) usage->counters.add(keys::usage_kind::duplicate, now, static_cast<std::int64_t>(receipt->duplicates));
             auto& metrics = ops::global_metrics();
             metrics.events.inc({"accepted"}, receipt->accepted);
             metrics.events.inc({"duplicate"}, receipt->duplicates);

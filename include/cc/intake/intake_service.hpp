@@ -7,6 +7,7 @@
 
 #include "cc/config/config.hpp"
 #include "cc/intake/event_writer.hpp"
+#include "cc/keys/key_controls.hpp"
 #include "cc/keys/key_registry.hpp"
 #include "cc/util/clock.hpp"
 #include "cc/util/outcome.hpp"
@@ -21,6 +22,9 @@ struct inbound_call {
     std::string content_type;
     std::string body;
     std::string client_ip;
+    std::string request_id;
+    /// @brief Set when a browser sent the request (Origin or Sec-Fetch-Site): what it said.
+    std::optional<std::string> browser_origin;
     /// @brief Told which key made the call once it is known (for the access log).
     std::function<void(const keys::key_state&)> on_identified;
 };
@@ -56,7 +60,8 @@ using reply = std::function<void(util::outcome<T>)>;
 class intake_service {
 public:
     intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
-                   util::random_source& random, std::map<std::string, config::rate_limit> rate_limits);
+                   util::random_source& random, std::map<std::string, config::rate_limit> rate_limits,
+                   keys::key_controls* controls = nullptr);
 
     void receive_one(inbound_call call, reply<event_receipt> done);
     void receive_batch(inbound_call call, reply<batch_receipt> done);
@@ -69,7 +74,8 @@ private:
         keys::key_lookup key;
         util::millis now = 0;
     };
-    util::outcome<authorized> admit(const inbound_call& call);
+    util::outcome<authorized> admit(const inbound_call& call, std::optional<keys::key_lookup>& identified);
+    void note_refusal(const std::optional<keys::key_lookup>& key, const inbound_call& call, const util::failure& f);
     std::string new_event_id();
 
     keys::key_registry& registry_;
@@ -77,6 +83,7 @@ private:
     const util::clock& clock_;
     util::random_source& random_;
     std::map<std::string, config::rate_limit> rate_limits_;
+    keys::key_controls* controls_;
 };
 
 /// @brief Checks a Content-Type: "json", "form", or nullopt for anything else.

@@ -11,7 +11,21 @@ namespace {
 
 constexpr std::string_view key_columns =
     "id, domain, name, prefix, key_hash, status, created_at, last_used_at, last_used_ip, "
-    "revoked_at, expires_at";
+    "revoked_at, expires_at, allowed_ips, exposed_at, exposed_origin";
+
+/// @brief A stored comma-separated list of CIDR blocks.
+std::vector<std::string> split_list(const std::optional<std::string>& text) {
+    std::vector<std::string> out;
+    if (!text) return out;
+    std::size_t start = 0;
+    while (start < text->size()) {
+        const auto comma = text->find(',', start);
+        const auto end = comma == std::string::npos ? text->size() : comma;
+        if (end > start) out.push_back(text->substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
 
 key_record read_key(statement& s) {
     key_record key;
@@ -26,6 +40,9 @@ key_record read_key(statement& s) {
     key.last_used_ip = s.column_optional_text(8);
     key.revoked_at = s.column_optional_int64(9);
     key.expires_at = s.column_optional_int64(10);
+    key.allowed_ips = split_list(s.column_optional_text(11));
+    key.exposed_at = s.column_optional_int64(12);
+    key.exposed_origin = s.column_optional_text(13);
     return key;
 }
 
