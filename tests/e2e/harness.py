@@ -69,7 +69,7 @@ TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 DOMAIN_FIELDS = {"domain", "plan", "key_limit", "active_keys", "created_at"}
-KEY_FIELDS = {"id", "domain", "name", "prefix", "status", "created_at", "last_used_at",
+KEY_FIELDS = {"id", "domain", "name", "prefix", "status", "created_at", "last_used_at", "allowed_ips", "exposed_at", "exposed_origin",
               "last_used_ip", "revoked_at", "expires_at"}
 KEY_LIST_FIELDS = {"domain", "plan", "key_limit", "active_keys", "keys"}
 EVENT_FIELDS = {"event_id", "event", "domain", "key_id", "key_name", "email", "email_sha256",
