@@ -40,7 +40,15 @@ intake::inbound_call inbound_api::call_of(web::request_context& ctx) {
     if (const auto origin = ctx.req[web::bhttp::field::origin]; !origin.empty()) {
         call.browser_origin = std::string(origin.data(), origin.size());
     } else if (const auto site = ctx.req["Sec-Fetch-Site"]; !site.empty()) {
-        call.browser_origin = "sec-fetch-site: " + std::string(site.data(), site.size());
+        // Same-origin fetches carry no Origin: the Referer's origin says which page it was.
+        const auto referer = ctx.req[web::bhttp::field::referer];
+        const std::string_view ref(referer.data(), referer.size());
+        const auto scheme_end = ref.find("://");
+        if (scheme_end != std::string_view::npos && scheme_end > 0) {
+            call.browser_origin = std::string(ref.substr(0, ref.find('/', scheme_end + 3)));
+        } else {
+            call.browser_origin = "sec-fetch-site: " + std::string(site.data(), site.size());
+        }
     }
     call.on_identified = [&ctx](const keys::key_state& key) {
         ctx.log_domain = key.domain;

@@ -41,6 +41,13 @@ class BrowserRequestTest(ServerTestCase):
     def test_sec_fetch_site_alone_is_refused(self):
         self.assertError(self.api.inbound(self.key, event(), headers={"Sec-Fetch-Site": "cross-site"}),
                          403, "browser_request_refused")
+        self.assertEqual(self.api.key(self.created["id"])["exposed_origin"], "sec-fetch-site: cross-site")
+
+    def test_same_origin_fetch_is_named_by_its_referer(self):
+        self.assertError(self.api.inbound(self.key, event(), headers={
+            "Sec-Fetch-Site": "same-origin", "Referer": "https://shop.example/checkout?step=2"}),
+            403, "browser_request_refused")
+        self.assertEqual(self.api.key(self.created["id"])["exposed_origin"], "https://shop.example")
 
     def test_sec_fetch_mode_alone_is_a_server_request(self):
         # Node 20's server-side fetch sends sec-fetch-mode: cors on every request.
@@ -469,6 +476,71 @@ class LeakReportTest(ServerTestCase):
         self.server.proc.send_signal(signal.SIGHUP)
         poll(lambda: self.report(alerts, signer=newer).status == 200, timeout=5, what="reloaded keys")
         self.assertStatus(self.report(alerts), 200)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+PAGE = """<!doctype html><html><body>waiting<script>
+fetch(%(url)s, {method: "POST", headers: {"X-CC-Api-Key": %(key)s, "Content-Type": "application/json"},
+                body: JSON.stringify({"event": "lead", "email": "browser@example.org"})})
+  .then(r => r.text().then(t => { document.body.textContent = "status:" + r.status + " " + t; }))
+  .catch(e => { document.body.textContent = "failed:" + e; });
+</script></body></html>"""
+
+
+@unittest.skipUnless(CHROMIUM, "chromium is not installed")
+class RealBrowserTest(ServerTestCase):
+    """Headless Chromium calling the inbound endpoint from a page on another origin."""
+
+    def setUp(self):
+        import http.server
+        import threading
+        self.domain, self.created = self.api.new_key("command")
+        page = (PAGE % {"url": json.dumps(f"http://127.0.0.1:{self.port}{INBOUND}"),
+                        "key": json.dumps(self.created["key"])}).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args):
+                pass
+        self.site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.site.serve_forever, daemon=True).start()
+        self.addCleanup(self.site.server_close)
+        self.addCleanup(self.site.shutdown)
+        self.origin = f"http://127.0.0.1:{self.site.server_address[1]}"
+        self.profile = tempfile.mkdtemp(prefix="cc-chromium-")
+        self.addCleanup(shutil.rmtree, self.profile, True)
+
+    def browse(self, *flags):
+        out = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                              f"--user-data-dir={self.profile}", "--virtual-time-budget=15000", *flags,
+                              "--dump-dom", self.origin + "/page.html"],
+                             capture_output=True, text=True, timeout=120)
+        return out.stdout
+
+    def test_cross_origin_fetch_is_blocked_at_the_preflight(self):
+        dom = self.browse()
+        self.assertIn("failed:", dom)
+        key = self.api.key(self.created["id"])
+        self.assertIsNone(key["exposed_at"])  # the key never reached us
+        self.assertEqual(self.api.all_events(self.domain), [])
+
+    def test_browser_without_cors_protection_is_refused_and_key_marked_exposed(self):
+        # With web security off the browser skips CORS and sends the POST itself, with the
+        # fetch metadata every browser adds (Sec-Fetch-Site, and a Referer).
+        dom = self.browse("--disable-web-security")
+        self.assertIn("status:403", dom)
+        self.assertIn("browser_request_refused", dom)
+        key = self.api.key(self.created["id"])
+        self.assertRecent(key["exposed_at"])
+        self.assertEqual(key["exposed_origin"], self.origin)
+        self.assertEqual(self.api.all_events(self.domain), [])
 
 
 class LeakRouteAbsentTest(ServerTestCase):
