@@ -1,5 +1,7 @@
 #include "cc/keys/key_controls.hpp"
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "cc/auth/api_key.hpp"
@@ -116,6 +118,13 @@ void key_controls::flush() {
         rows.swap(pending_);
     }
     if (rows.empty()) return;
+    // Storage keeps the newest rejections_per_domain of a domain: under a flood, write no more.
+    std::map<std::string, int> kept;
+    std::vector<storage::rejection_record> newest;
+    for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+        if (++kept[it->domain] <= rejections_per_domain) newest.push_back(std::move(*it));
+    }
+    rows.assign(std::make_move_iterator(newest.rbegin()), std::make_move_iterator(newest.rend()));
     for (auto& r : rows) r.status = status_of_ ? status_of_(r.code) : 0;
     try {
         store_.insert_rejections(rows, rejections_per_domain);

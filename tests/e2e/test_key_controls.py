@@ -341,6 +341,26 @@ class RejectionsTest(ServerTestCase):
         ids = [r["request_id"] for r in first["rejections"] + second["rejections"]]
         self.assertEqual(len(set(ids)), 3)
 
+    def test_at_most_1000_are_kept_per_domain(self):
+        conn = self.api.connection()
+        self.addCleanup(conn.close)
+        last = None
+        for i in range(1005):
+            last = f"cap-{i}-{uuid.uuid4().hex[:8]}"
+            resp = self.api.inbound(self.key, {"event": "lead"}, headers={"X-Request-Id": last}, conn=conn)
+            self.assertStatus(resp, 400)
+        self.wait_for(last)
+        seen, before = [], None
+        while True:
+            query = f"domain={self.domain}&limit=500" + (f"&before={before}" if before else "")
+            page = self.rejections(query).json
+            seen += page["rejections"]
+            before = page["next"]
+            if not before:
+                break
+        self.assertEqual(len(seen), 1000)
+        self.assertEqual(seen[0]["request_id"], last)
+
     def test_bad_queries(self):
         self.assertError(self.rejections(f"domain={self.domain}&limit=0"), 400, "validation_failed", field="limit")
         self.assertError(self.rejections(f"domain={self.domain}&before=x"), 400, "validation_failed", field="before")
