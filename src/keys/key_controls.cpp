@@ -10,15 +10,6 @@
 #include "cc/util/crypto.hpp"
 
 namespace cc::keys {
-namespace {
-
-std::string joined(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-    return out;
-}
-
-}  // namespace
 
 key_controls::key_controls(storage::store& store, key_registry& registry, const util::clock& clock,
                            std::function<int(const std::string&)> status_of)
@@ -167,8 +158,6 @@ util::outcome<key_view> key_controls::set_allowed_ips(const std::string& id, con
         tx->commit();
         // Effective for the very next request: the index is updated before we answer.
         registry_.put_key(*key);
-        ops::log(spdlog::level::info, "allowed IPs changed",
-                 {{"key_prefix", key->prefix}, {"allowed_ips", normalized.empty() ? "any" : joined(normalized)}});
     }
     return key_view{*key, key_service::status_at(*key, clock_.now_ms())};
 }

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timezone
 
 from harness import (BATCH, INBOUND, ServerTestCase, detail_fields, forge_key, poll,
-                     unique_id)
+                     run_cli, unique_id)
 
 EVENT = {"event": "lead", "email": "lead@example.org"}
 
@@ -182,6 +182,35 @@ class AllowedIpsTest(ServerTestCase):
         key = self.api.create_key(self.domain, allowed_ips=[f"10.0.0.{i}" for i in range(49)] + ["127.0.0.1"])
         self.assertEqual(len(key["allowed_ips"]), 50)
         self.assertAccepted(self.api.inbound(key["key"], event()))
+
+
+class AllowedIpsCliTest(ServerTestCase):
+
+    def cli(self, *args):
+        return run_cli(["keys", *args], self.server.database)
+
+    def test_create_and_allow_ips_from_the_cli_reach_the_server(self):
+        domain = self.api.create_domain("command")
+        out = self.cli("create", "--domain", domain, "--name", "cli", "--allowed-ips", "192.0.2.1,10.0.0.0/8")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        created = json.loads(out.stdout)
+        self.assertEqual(created["allowed_ips"], ["192.0.2.1/32", "10.0.0.0/8"])
+        poll(lambda: self.api.inbound(created["key"], event()).status == 403, timeout=5, what="key loaded")
+        self.assertError(self.api.inbound(created["key"], event()), 403, "ip_not_allowed")
+        out = self.cli("allow-ips", created["id"], "127.0.0.1")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["allowed_ips"], ["127.0.0.1/32"])
+        poll(lambda: self.api.inbound(created["key"], event()).status == 202, timeout=5, what="CLI change")
+        out = self.cli("allow-ips", created["id"])  # none: any address
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(self.api.key(created["id"])["allowed_ips"], [])
+
+    def test_bad_entries_are_refused_naming_them(self):
+        domain = self.api.create_domain("command")
+        out = self.cli("create", "--domain", domain, "--name", "cli", "--allowed-ips", "10.0.0.0/40")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn(b"allowed_ips[0]", out.stderr)
+        self.assertEqual(self.api.list_keys(domain).json["keys"], [])
 
 
 class AllowedIpsBehindProxyTest(ServerTestCase):
