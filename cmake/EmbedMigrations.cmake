@@ -5,7 +5,6 @@ set(content "// Generated from migrations/*.sql by cmake/EmbedMigrations.cmake. 
 string(APPEND content "#include \"cc/storage/migrations.hpp\"\n\nnamespace cc::storage {\n\n")
 string(APPEND content "const std::vector<migration>& embedded_migrations() {\n")
 string(APPEND content "    static const std::vector<migration> all = {\n")
-string(REPLACE "," ";" FILES "${FILES}")
 foreach(file IN LISTS FILES)
   get_filename_component(name "${file}" NAME)
   string(REGEX MATCH "^[0-9]+" number "${name}")
