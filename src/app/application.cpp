@@ -9,6 +9,7 @@
 #include "cc/api/admin_api.hpp"
 #include "cc/api/inbound_api.hpp"
 #include "cc/api/leak_api.hpp"
+#include "cc/api/openapi_api.hpp"
 #include "cc/api/ops_api.hpp"
 #include "cc/app/health_probe.hpp"
 #include "cc/app/maintenance.hpp"
@@ -116,6 +117,7 @@ int serve(const config::settings& settings) {
     inbound.register_routes(public_routes);
     if (leaks) leaks->register_routes(public_routes);
     ops_routes.register_health(public_routes);
+    api::register_openapi(public_routes);
     admin.register_routes(settings.admin_listen.empty() ? public_routes : admin_routes);
     ops_routes.register_metrics(settings.metrics_listen.empty() ? public_routes : metrics_routes);
 
