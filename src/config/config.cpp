@@ -167,6 +167,8 @@ const std::vector<setting_parser>& parsers() {
         p.push_back(text_setting("metrics_listen", &settings::metrics_listen, "separate listener for /metrics (host:port)", check_host_port));
         p.push_back(list_setting("trusted_proxies", &settings::trusted_proxies, "proxy addresses whose X-Forwarded-For is believed"));
         p.push_back(int_setting("retention_days", &settings::retention_days, 1, 36'500, "events older than this are purged"));
+        p.push_back(text_setting("leak_report_keys_file", &settings::leak_report_keys_file,
+                                 "GitHub secret-scanning public keys (JSON); enables POST /__cc/leaks, reloaded on SIGHUP"));
         return p;
     }();
     return all;

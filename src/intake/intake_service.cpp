@@ -9,6 +9,7 @@
 #include "cc/intake/body_decoder.hpp"
 #include "cc/keys/domain_name.hpp"
 #include "cc/ops/metrics.hpp"
+#include "cc/util/crypto.hpp"
 
 namespace cc::intake {
 namespace {
@@ -95,14 +96,37 @@ std::optional<std::string> media_kind(const std::string& content_type) {
 }
 
 intake_service::intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
-                               util::random_source& random, std::map<std::string, config::rate_limit> rate_limits)
-    : registry_(registry), writer_(writer), clock_(clock), random_(random), rate_limits_(std::move(rate_limits)) {}
+                               util::random_source& random, std::map<std::string, config::rate_limit> rate_limits,
+                               keys::key_controls* controls)
+    : registry_(registry), writer_(writer), clock_(clock), random_(random), rate_limits_(std::move(rate_limits)),
+      controls_(controls) {}
+
+void intake_service::note_refusal(const std::optional<keys::key_lookup>& key, const inbound_call& call,
+                                  const util::failure& f) {
+    // Only a refusal with an identified key is the customer's to see (usage, rejection log).
+    if (key && controls_) controls_->refused(*key, f, {call.request_id, call.client_ip});
+}
 
 std::string intake_service::new_event_id() {
     return "evt_" + util::random_base62(random_, 24);
 }
 
-util::outcome<intake_service::authorized> intake_service::admit(const inbound_call& call) {
+util::outcome<intake_service::authorized> intake_service::admit(const inbound_call& call,
+                                                               std::optional<keys::key_lookup>& identified) {
+    // A browser never gets in, whatever it sends (SPEC §7); a valid key it carries is
+    // marked exposed, and keeps working for server requests.
+    if (call.browser_origin) {
+        if (call.api_key && auth::is_well_formed_api_key(*call.api_key)) {
+            if (auto seen = registry_.find(util::sha256(*call.api_key))) {
+                if (call.on_identified) call.on_identified(*seen->state);
+                if (controls_) controls_->note_exposed(*seen, *call.browser_origin, call.client_ip);
+                identified = std::move(*seen);
+            }
+        }
+        auto refusal = keys::key_controls::browser_refusal();
+        ops::global_metrics().auth_failures.inc({refusal.code});
+        return refusal;
+    }
     if (!call.api_key) {
         if (query_holds_key(call.query)) {
             return auth_failure("missing_api_key",
@@ -120,6 +144,7 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
         return auth_failure("invalid_api_key", "The API key is not valid.");
     }
     const auto now = clock_.now_ms();
+    identified = *found;
     const auto& state = *found->state;
     if (call.on_identified) call.on_identified(state);
     if (state.revoked) {
@@ -140,6 +165,12 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
         return auth_failure("domain_mismatch", "The API key " + state.prefix + "... belongs to the domain " +
                                                    state.domain + ", but this request is addressed to " + *addressed +
                                                    ".");
+    }
+    // Allowed IPs come from the index, so a change holds for the very next request.
+    if (!state.allowed_ips.empty() && !state.allowed_ips.allows(call.client_ip)) {
+        auto refusal = keys::key_controls::ip_refusal(state, call.client_ip);
+        ops::global_metrics().auth_failures.inc({refusal.code});
+        return refusal;
     }
     const auto limit = rate_limits_.find(found->plan);
     if (limit != rate_limits_.end()) {
@@ -166,11 +197,16 @@ void intake_service::charge_events(const authorized& who, std::size_t count) {
 }
 
 void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
-    auto admitted = admit(call);
-    if (!admitted.ok()) return done(admitted.error());
+    std::optional<keys::key_lookup> identified;
+    const auto refuse = [&](util::failure f) {
+        note_refusal(identified, call, f);
+        done(std::move(f));
+    };
+    auto admitted = admit(call, identified);
+    if (!admitted.ok()) return refuse(admitted.error());
     const auto kind = media_kind(call.content_type);
-    if (!kind) return done(unsupported_media_type(true));
-    if (auto refused = decode_content(call, max_event_bytes)) return done(std::move(*refused));
+    if (!kind) return refuse(unsupported_media_type(true));
+    if (auto refused = decode_content(call, max_event_bytes)) return refuse(std::move(*refused));
 
     auto& metrics = ops::global_metrics();
     std::string error;
@@ -179,14 +215,14 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
         auto doc = events::read_events(call.body, events::body_shape::single_event, error);
         if (!doc) {
             metrics.events.inc({"rejected"});
-            return done(failure{"invalid_json", std::move(error), {}});
+            return refuse(failure{"invalid_json", std::move(error), {}});
         }
         result = events::validate_event(doc->root, events::value_text_at(*doc, "/value"), std::move(call.body),
                                         admitted.value().now);
     } else {
         if (looks_like_json(call.body)) {
             metrics.events.inc({"rejected"});
-            return done(failure{"unsupported_media_type",
+            return refuse(failure{"unsupported_media_type",
                                 "The body is JSON, but Content-Type says application/x-www-form-urlencoded; "
                                 "send it with Content-Type: application/json.",
                                 {}});
@@ -194,13 +230,13 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
         auto form = events::decode_form(call.body, error);
         if (!form) {
             metrics.events.inc({"rejected"});
-            return done(failure{"invalid_json", "The form body cannot be decoded: " + error + ".", {}});
+            return refuse(failure{"invalid_json", "The form body cannot be decoded: " + error + ".", {}});
         }
         result = events::validate_event(*form, nullptr, std::move(call.body), admitted.value().now);
     }
     if (!result.ok()) {
         metrics.events.inc({"rejected"});
-        return done(util::validation_failure(std::move(result.problems)));
+        return refuse(util::validation_failure(std::move(result.problems)));
     }
     auto& event = *result.value;
     if (!event.event_id) event.event_id = new_event_id();
@@ -217,6 +253,7 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
         if (!outcomes) return done(unavailable());
         keys::key_registry::touch(*usage, now, ip);
         const bool duplicate = (*outcomes)[0] == storage::insert_outcome::duplicate;
+        usage->counters.add(duplicate ? keys::usage_kind::duplicate : keys::usage_kind::accepted, now);
         metrics.events.inc({duplicate ? "duplicate" : "accepted"});
         done(event_receipt{duplicate ? "duplicate" : "accepted", event_id});
     });
@@ -224,20 +261,25 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
 }
 
 void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done) {
-    auto admitted = admit(call);
-    if (!admitted.ok()) return done(admitted.error());
+    std::optional<keys::key_lookup> identified;
+    const auto refuse = [&](util::failure f) {
+        note_refusal(identified, call, f);
+        done(std::move(f));
+    };
+    auto admitted = admit(call, identified);
+    if (!admitted.ok()) return refuse(admitted.error());
     const auto kind = media_kind(call.content_type);
-    if (!kind || *kind != "json") return done(unsupported_media_type(false));
-    if (auto refused = decode_content(call, max_batch_bytes)) return done(std::move(*refused));
+    if (!kind || *kind != "json") return refuse(unsupported_media_type(false));
+    if (auto refused = decode_content(call, max_batch_bytes)) return refuse(std::move(*refused));
 
     std::string error;
     auto doc = events::read_events(call.body, events::body_shape::batch, error);
-    if (!doc) return done(failure{"invalid_json", std::move(error), {}});
+    if (!doc) return refuse(failure{"invalid_json", std::move(error), {}});
     const auto& root = doc->root;
     const auto events_field = root.is_object() ? root.find("events") : root.end();
     if (!root.is_object() || events_field == root.end() || !events_field->is_array() || events_field->empty() ||
         events_field->size() > max_batch_events) {
-        return done(util::validation_failure(
+        return refuse(util::validation_failure(
             {{"events", "must be an array of 1 to " + std::to_string(max_batch_events) + " events"}}));
     }
     // The rate limit counts events: admit() took one token for the request, the rest of
@@ -284,6 +326,9 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
         request.events.push_back(std::move(event));
     }
     metrics.events.inc({"rejected"}, receipt->rejected);
+    if (receipt->rejected > 0) {
+        key.usage->counters.add(keys::usage_kind::rejected, now, static_cast<std::int64_t>(receipt->rejected));
+    }
     if (request.events.empty()) return done(std::move(*receipt));
 
     auto usage = key.usage;
@@ -298,6 +343,8 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
                 item.status = duplicate ? "duplicate" : "accepted";
                 ++(duplicate ? receipt->duplicates : receipt->accepted);
             }
+            if (receipt->accepted) usage->counters.add(keys::usage_kind::accepted, now, static_cast<std::int64_t>(receipt->accepted));
+            if (receipt->duplicates) usage->counters.add(keys::usage_kind::duplicate, now, static_cast<std::int64_t>(receipt->duplicates));
             auto& metrics = ops::global_metrics();
             metrics.events.inc({"accepted"}, receipt->accepted);
             metrics.events.inc({"duplicate"}, receipt->duplicates);

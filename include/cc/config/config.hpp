@@ -46,6 +46,7 @@ struct settings {
     std::string metrics_listen;  ///< empty: /metrics is served on `listen`
     std::vector<std::string> trusted_proxies;
     int retention_days = 400;
+    std::string leak_report_keys_file;  ///< GitHub secret-scanning keys; empty: POST /__cc/leaks is 404
 };
 
 /// @brief A setting that failed to parse or check; `what()` is one line naming it.

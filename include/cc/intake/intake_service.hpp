@@ -7,6 +7,7 @@
 
 #include "cc/config/config.hpp"
 #include "cc/intake/event_writer.hpp"
+#include "cc/keys/key_controls.hpp"
 #include "cc/keys/key_registry.hpp"
 #include "cc/util/clock.hpp"
 #include "cc/util/outcome.hpp"
@@ -23,6 +24,9 @@ struct inbound_call {
     std::string query;                   ///< the request target's query string, never read for a key
     std::string body;
     std::string client_ip;
+    std::string request_id;
+    /// @brief Set when a browser sent the request (Origin or Sec-Fetch-Site): what it said.
+    std::optional<std::string> browser_origin;
     /// @brief Told which key made the call once it is known (for the access log).
     std::function<void(const keys::key_state&)> on_identified;
 };
@@ -58,7 +62,8 @@ using reply = std::function<void(util::outcome<T>)>;
 class intake_service {
 public:
     intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
-                   util::random_source& random, std::map<std::string, config::rate_limit> rate_limits);
+                   util::random_source& random, std::map<std::string, config::rate_limit> rate_limits,
+                   keys::key_controls* controls = nullptr);
 
     void receive_one(inbound_call call, reply<event_receipt> done);
     void receive_batch(inbound_call call, reply<batch_receipt> done);
@@ -75,7 +80,8 @@ private:
         keys::key_lookup key;
         util::millis now = 0;
     };
-    util::outcome<authorized> admit(const inbound_call& call);
+    util::outcome<authorized> admit(const inbound_call& call, std::optional<keys::key_lookup>& identified);
+    void note_refusal(const std::optional<keys::key_lookup>& key, const inbound_call& call, const util::failure& f);
     /// @brief Charges `count` more events to the key's rate limit (after admit took one).
     void charge_events(const authorized& who, std::size_t count);
     std::string new_event_id();
@@ -85,6 +91,7 @@ private:
     const util::clock& clock_;
     util::random_source& random_;
     std::map<std::string, config::rate_limit> rate_limits_;
+    keys::key_controls* controls_;
 };
 
 /// @brief Checks a Content-Type: "json", "form", or nullopt for anything else.
