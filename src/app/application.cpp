@@ -133,13 +133,11 @@ int serve(config::settings& settings) {
     });
     const auto commits_problem = [&ready] {
         const auto& m = ops::global_metrics();
-        return ready.observe_commits(m.commit_failures.value({}), m.commit_batch_size.count({}),
-                                     ops::readiness::clock::now());
+        return ready.commit_problem(m.commit_failures.last_change(), m.commit_batch_size.last_change(),
+                                    ops::readiness::clock::now());
     };
-    commits_problem();  // the counters as they are at start-up
     ready.add_flag("storage", commits_problem);
-    ready.add_probe("storage", [&store, commits_problem]() -> std::optional<std::string> {
-        commits_problem();  // follows the commits between two requests for /readyz too
+    ready.add_probe("storage", [&store]() -> std::optional<std::string> {
         store.check();
         return std::nullopt;
     });

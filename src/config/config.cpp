@@ -50,6 +50,20 @@ std::vector<std::string> parse_list(const std::string& text) {
     return items;
 }
 
+/// @brief The admin tokens of a comma-separated list, each at least 32 characters: a
+/// short token can be guessed. The error gives the length, never the token.
+std::vector<std::string> parse_admin_tokens(const std::string& text) {
+    auto tokens = parse_list(text);
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (tokens[i].size() < min_admin_token_length) {
+            throw config_error("admin token " + std::to_string(i + 1) + " has " + std::to_string(tokens[i].size()) +
+                               " characters; at least " + std::to_string(min_admin_token_length) +
+                               " are required (make one with: openssl rand -hex 32)");
+        }
+    }
+    return tokens;
+}
+
 void check_host_port(const std::string& text) {
     const auto colon = text.rfind(':');
     if (colon == std::string::npos || colon == 0) {
@@ -144,8 +158,9 @@ const std::vector<setting_parser>& parsers() {
         }));
         p.push_back(make("admin_token", "an admin bearer token to accept (the file takes \"admin_tokens\": [..])",
                          "(none: the admin API refuses everything)",
-                         [](settings& s, const std::string& text) { s.admin_tokens = parse_list(text); }));
-        p.push_back(list_setting("admin_tokens", &settings::admin_tokens, "admin bearer tokens to accept (comma-separated)"));
+                         [](settings& s, const std::string& text) { s.admin_tokens = parse_admin_tokens(text); }));
+        p.push_back(make("admin_tokens", "admin bearer tokens to accept (comma-separated)", "(none)",
+                         [](settings& s, const std::string& text) { s.admin_tokens = parse_admin_tokens(text); }));
         p.push_back(make("threads", "worker threads", "number of cores",
                          [](settings& s, const std::string& t) { s.threads = parse_int(t, 0, 256); }));
         p.push_back(int_setting("header_timeout_ms", &settings::header_timeout_ms, 1, 600'000, "time allowed to receive request headers"));
@@ -202,9 +217,12 @@ const std::vector<setting_parser>& parsers() {
                                  std::string value = read_secret_file(path);
                                  try {
                                      base.parse(s, value);
-                                 } catch (const config_error&) {
+                                 } catch (const config_error& e) {
+                                     std::string why = e.what();
+                                     const bool quoted = why.find(value) != std::string::npos;
                                      util_cleanse(value);
-                                     throw config_error("the file " + path + " does not hold a valid " + base.info.name);
+                                     throw config_error("the file " + path + ": " +
+                                                        (quoted ? "does not hold a valid " + base.info.name : why));
                                  }
                                  util_cleanse(value);
                              }));
@@ -332,15 +350,6 @@ settings load(const sources& from) {
         apply(s, *p, text, p->info.flag);
     }
     if (s.threads == 0) s.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    for (std::size_t i = 0; i < s.admin_tokens.size(); ++i) {
-        // A short token can be guessed; the length is given, never the token.
-        if (s.admin_tokens[i].size() < min_admin_token_length) {
-            throw config_error("setting 'admin_token': admin token " + std::to_string(i + 1) + " has " +
-                               std::to_string(s.admin_tokens[i].size()) + " characters; at least " +
-                               std::to_string(min_admin_token_length) +
-                               " are required (make one with: openssl rand -hex 32)");
-        }
-    }
     if (s.tls_cert_file.empty() != s.tls_key_file.empty()) {
         throw config_error("setting 'tls_cert_file': tls_cert_file and tls_key_file go together");
     }

@@ -70,7 +70,30 @@ auto& series_for(std::shared_mutex& mutex, Map& map, const std::vector<std::stri
 counter_family::counter_family(std::string name, std::string help, std::vector<std::string> label_names)
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
 
+namespace {
+
+std::int64_t steady_now_ns() {
+    // Never 0, which means "never".
+    return std::max<std::int64_t>(1, std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+std::optional<std::chrono::steady_clock::time_point> as_time(std::int64_t ns) {
+    if (ns == 0) return std::nullopt;
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ns));
+}
+
+}  // namespace
+
+std::optional<std::chrono::steady_clock::time_point> counter_family::last_change() const {
+    return as_time(last_change_ns_.load(std::memory_order_acquire));
+}
+
+std::optional<std::chrono::steady_clock::time_point> histogram_family::last_change() const {
+    return as_time(last_change_ns_.load(std::memory_order_acquire));
+}
+
 void counter_family::inc(const std::vector<std::string>& label_values, std::uint64_t by) {
+    last_change_ns_.store(steady_now_ns(), std::memory_order_release);
     series_for(mutex_, values_, label_values, [] { return std::make_unique<std::atomic<std::uint64_t>>(0); })
         .fetch_add(by, std::memory_order_relaxed);
 }
@@ -98,6 +121,7 @@ histogram_family::histogram_family(std::string name, std::string help, std::vect
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)), buckets_(std::move(buckets)) {}
 
 void histogram_family::observe(const std::vector<std::string>& label_values, double value) {
+    last_change_ns_.store(steady_now_ns(), std::memory_order_release);
     auto& s = series_for(mutex_, values_, label_values, [this] { return std::make_unique<series>(buckets_.size()); });
     for (std::size_t i = 0; i < buckets_.size(); ++i) {
         if (value <= buckets_[i]) {

@@ -89,28 +89,13 @@ void readiness::loop() {
     }
 }
 
-std::optional<std::string> readiness::observe_commits(std::uint64_t failures, std::uint64_t successes,
-                                                      clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    if (!commit_counters_seen_) {
-        commit_counters_seen_ = true;
-        seen_failures_ = failures;
-        seen_successes_ = successes;
-        return std::nullopt;
-    }
-    if (successes != seen_successes_) {
-        // A commit succeeded since the last look: storage takes writes (even if one
-        // failed in the same interval; which came last is unknown, so favour serving).
-        failing_since_.reset();
-    } else if (failures != seen_failures_) {
-        failing_since_ = now;
-    }
-    seen_failures_ = failures;
-    seen_successes_ = successes;
-    if (failing_since_ && now - *failing_since_ < commit_hold_) {
-        return std::string("event commits are failing (see the error log and cc_commit_failures_total)");
-    }
-    return std::nullopt;
+std::optional<std::string> readiness::commit_problem(std::optional<clock::time_point> last_failure,
+                                                     std::optional<clock::time_point> last_success,
+                                                     clock::time_point now) const {
+    if (!last_failure) return std::nullopt;
+    if (last_success && *last_success >= *last_failure) return std::nullopt;
+    if (now - *last_failure >= commit_hold_) return std::nullopt;
+    return std::string("event commits are failing (see the error log and cc_commit_failures_total)");
 }
 
 readiness_report readiness::report() {

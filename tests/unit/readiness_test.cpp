@@ -85,14 +85,15 @@ TEST(Readiness, ReportNeverWaitsForABlockedProbeAndCallsItStale) {
     ready.stop();
 }
 
-TEST(Readiness, FailedCommitsWithoutSuccessMakeStorageNotReadyForTheHold) {
+TEST(Readiness, AFailedLastCommitMakesStorageNotReadyForTheHold) {
     readiness ready(1'000ms, 5'000ms, 10'000ms);
     const auto t0 = readiness::clock::now();
-    EXPECT_FALSE(ready.observe_commits(0, 5, t0).has_value());
-    EXPECT_FALSE(ready.observe_commits(0, 6, t0 + 1s).has_value());  // commits succeed
-    EXPECT_TRUE(ready.observe_commits(1, 6, t0 + 2s).has_value());   // one failed, none succeeded
-    EXPECT_TRUE(ready.observe_commits(1, 6, t0 + 5s).has_value());   // still within the hold
-    EXPECT_FALSE(ready.observe_commits(1, 7, t0 + 6s).has_value());  // a success clears it
-    EXPECT_TRUE(ready.observe_commits(3, 7, t0 + 7s).has_value());
-    EXPECT_FALSE(ready.observe_commits(3, 7, t0 + 18s).has_value());  // the hold is over: offered traffic again
+    EXPECT_FALSE(ready.commit_problem(std::nullopt, std::nullopt, t0).has_value());  // nothing yet
+    EXPECT_FALSE(ready.commit_problem(std::nullopt, t0, t0 + 1s).has_value());       // commits succeed
+    EXPECT_TRUE(ready.commit_problem(t0 + 2s, t0, t0 + 2s).has_value());             // the last one failed
+    EXPECT_TRUE(ready.commit_problem(t0 + 2s, t0, t0 + 11s).has_value());            // within the hold
+    EXPECT_FALSE(ready.commit_problem(t0 + 2s, t0 + 3s, t0 + 4s).has_value());       // a success after it
+    EXPECT_FALSE(ready.commit_problem(t0 + 2s, t0, t0 + 12s).has_value());           // the hold is over
+    // Many successes then one failure, within one probe interval: the order decides.
+    EXPECT_TRUE(ready.commit_problem(t0 + 5ms, t0 + 4ms, t0 + 6ms).has_value());
 }

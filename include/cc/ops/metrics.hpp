@@ -1,5 +1,7 @@
 #pragma once
 #include <array>
+#include <chrono>
+#include <optional>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -20,9 +22,12 @@ public:
     void seed(const std::vector<std::string>& label_values);
     /// @brief The current value of one series (0 when it does not exist).
     std::uint64_t value(const std::vector<std::string>& label_values) const;
+    /// @brief When the family was last incremented (steady clock), if ever.
+    std::optional<std::chrono::steady_clock::time_point> last_change() const;
     void render(std::string& out) const;
 
 private:
+    std::atomic<std::int64_t> last_change_ns_{0};  ///< steady-clock ns of the last inc; 0: never
     std::string name_, help_;
     std::vector<std::string> label_names_;
     mutable std::shared_mutex mutex_;
@@ -39,6 +44,8 @@ public:
     void seed(const std::vector<std::string>& label_values);
     /// @brief The number of observations of one series (0 when it does not exist).
     std::uint64_t count(const std::vector<std::string>& label_values) const;
+    /// @brief When the family last observed a value (steady clock), if ever.
+    std::optional<std::chrono::steady_clock::time_point> last_change() const;
     void render(std::string& out) const;
 
 private:
@@ -48,6 +55,7 @@ private:
         std::atomic<std::uint64_t> count{0};
         std::atomic<double> sum{0};
     };
+    std::atomic<std::int64_t> last_change_ns_{0};
     std::string name_, help_;
     std::vector<std::string> label_names_;
     std::vector<double> buckets_;

@@ -57,11 +57,13 @@ public:
     /// @brief The current state; never blocks on a probe.
     readiness_report report();
 
-    /// @brief Feeds the event-commit counters (failures, successes) and returns the
-    /// storage problem they show, if any: a commit failed and none succeeded since, within
-    /// `commit_hold`. After the hold the node is offered traffic again, so that a node the
-    /// balancer took out can prove it has recovered.
-    std::optional<std::string> observe_commits(std::uint64_t failures, std::uint64_t successes, clock::time_point now);
+    /// @brief The storage problem the event commits show, if any: the last commit failed
+    /// (no success after it) less than `commit_hold` ago. After the hold the node is offered
+    /// traffic again, so that a node the balancer took out can prove it has recovered.
+    /// Times are those of the last failed and last successful commit (nullopt: none yet).
+    std::optional<std::string> commit_problem(std::optional<clock::time_point> last_failure,
+                                              std::optional<clock::time_point> last_success,
+                                              clock::time_point now) const;
 
 private:
     struct probe_state {
@@ -82,9 +84,6 @@ private:
     bool stopping_ = false;
     std::thread thread_;
 
-    std::uint64_t seen_failures_ = 0, seen_successes_ = 0;
-    bool commit_counters_seen_ = false;
-    std::optional<clock::time_point> failing_since_;  // last failure seen with no success after it
 };
 
 }  // namespace cc::ops
