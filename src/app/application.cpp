@@ -11,12 +11,14 @@
 #include "cc/api/admin_api.hpp"
 #include "cc/api/inbound_api.hpp"
 #include "cc/api/ops_api.hpp"
+#include "cc/app/health_probe.hpp"
 #include "cc/app/maintenance.hpp"
 #include "cc/http/router.hpp"
 #include "cc/http/server.hpp"
 #include "cc/intake/event_writer.hpp"
 #include "cc/intake/intake_service.hpp"
 #include "cc/keys/key_service.hpp"
+#include "cc/keys/registry_watcher.hpp"
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
 #include "cc/ops/readiness.hpp"
@@ -160,6 +162,7 @@ int serve(config::settings& settings) {
     nlohmann::json listening;
     try {
         listening["address"] = server.listen(settings.listen, public_routes);
+        record_listen_address(settings.database, listening["address"].get<std::string>());
         if (!settings.admin_listen.empty()) listening["admin_address"] = server.listen(settings.admin_listen, admin_routes);
         if (!settings.metrics_listen.empty()) {
             listening["metrics_address"] = server.listen(settings.metrics_listen, metrics_routes);
@@ -173,6 +176,8 @@ int serve(config::settings& settings) {
 
     maintenance background(store, registry, keys, std::chrono::milliseconds(settings.last_used_flush_ms),
                            settings.retention_days);
+    // Changes made by the operator CLI reach this index within 100 ms (SPEC §4).
+    keys::registry_watcher registry_watch(keys, std::chrono::milliseconds(20));
     listening["version"] = CC_VERSION;
     listening["database"] = settings.database;
     listening["schema_version"] = store.migrations().current;
