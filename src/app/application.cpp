@@ -10,6 +10,7 @@
 
 #include "cc/api/admin_api.hpp"
 #include "cc/api/inbound_api.hpp"
+#include "cc/api/openapi_api.hpp"
 #include "cc/api/ops_api.hpp"
 #include "cc/app/health_probe.hpp"
 #include "cc/app/maintenance.hpp"
@@ -151,6 +152,7 @@ int serve(config::settings& settings) {
     web::router public_routes, admin_routes, metrics_routes;
     inbound.register_routes(public_routes);
     ops_routes.register_health(public_routes);
+    api::register_openapi(public_routes);
     admin.register_routes(settings.admin_listen.empty() ? public_routes : admin_routes);
     ops_routes.register_metrics(settings.metrics_listen.empty() ? public_routes : metrics_routes);
     for (const auto* routes : {&public_routes, &admin_routes, &metrics_routes}) {
