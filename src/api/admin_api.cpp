@@ -229,7 +229,9 @@ void admin_api::add(web::router& routes, verb method, const std::string& pattern
                       {}});
             res.set(web::bhttp::field::www_authenticate, "Bearer");
             apply_cors(ctx, res);
-            return done(std::move(res));
+            // Repeated guesses from one address are answered later (still 401), off the network thread.
+            return auth_.answer_failure(ctx.client_ip, !authorization.empty(),
+                                        [done, res = std::move(res)]() mutable { done(std::move(res)); });
         }
         // Storage calls block: run them off the network threads.
         run_blocking_([this, h, &ctx, done, who = keys::actor{*token_id, ctx.client_ip}] {

@@ -9,21 +9,30 @@ namespace cc::api {
 using web::bhttp::status;
 using web::bhttp::verb;
 
-ops_api::ops_api(std::function<bool()> ready) : ready_(std::move(ready)) {}
+ops_api::ops_api(std::function<ops::readiness_report()> ready) : ready_(std::move(ready)) {}
 
 void ops_api::register_health(web::router& routes) {
     routes.add(verb::get, "/healthz", 0, [](web::request_context&, web::responder done) {
         done(web::json_response(status::ok, {{"status", "ok"}}));
     });
     routes.add(verb::get, "/readyz", 0, [this](web::request_context& ctx, web::responder done) {
-        bool ready = false;
+        ops::readiness_report report;
         try {
-            ready = ready_();
-        } catch (const std::exception&) {
-            ready = false;
+            report = ready_();
+        } catch (const std::exception& e) {
+            report.checks.push_back({"readiness", e.what()});
         }
-        if (ready) return done(web::json_response(status::ok, {{"status", "ready"}}));
-        done(web::error_response(ctx, {"unavailable", "Not ready: starting, draining, or storage unavailable.", {}, 1}));
+        // Ready keeps the body clients already parse; only a failure needs to say more.
+        if (report.ready()) return done(web::json_response(status::ok, {{"status", "ready"}}));
+        // The error shape of every error; `details` names each failed check and its problem.
+        std::string message = "Not ready:";
+        std::vector<events::field_problem> details;
+        for (const auto& c : report.failed()) {
+            message += (details.empty() ? " " : "; ") + c.name + " (" + c.problem + ")";
+            details.push_back({c.name, c.problem});
+        }
+        ctx.log_error = "unavailable";
+        done(web::error_response(ctx, {"unavailable", message + ".", std::move(details), 1}));
     });
 }
 

@@ -2,6 +2,8 @@
 
 #include <csignal>
 #include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/post.hpp>
@@ -22,8 +24,10 @@
 #include "cc/keys/registry_watcher.hpp"
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
+#include "cc/ops/readiness.hpp"
 #include "cc/storage/sqlite/sqlite_storage.hpp"
 #include "cc/storage/storage_error.hpp"
+#include "cc/util/crypto.hpp"
 
 namespace cc::app {
 namespace {
@@ -49,10 +53,32 @@ sigset_t block_stop_signals() {
     return set;
 }
 
+/// @brief No core dump and no ptrace by other processes of the same user: a dump or a
+/// debugger would show the admin tokens and the keys being created. Returns whether it held.
+bool disable_core_dumps() {
+    const rlimit none{0, 0};
+    const bool no_core = ::setrlimit(RLIMIT_CORE, &none) == 0;
+    const bool not_dumpable = ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
+    return no_core && not_dumpable && ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0;
+}
+
+/// @brief The lines a start-up writes first: how to enable the admin API when it is off,
+/// and the configuration warnings (a secret given on the command line).
+void log_start_warnings(const config::settings& settings) {
+    if (settings.admin_tokens.empty()) {
+        ops::log(spdlog::level::warn, "admin API disabled",
+                 {{"hint", "no admin token is configured: set CC_ADMIN_TOKEN_FILE to a file holding the token "
+                           "(Docker/Kubernetes secrets), or CC_ADMIN_TOKEN (at least 32 characters, e.g. "
+                           "CC_ADMIN_TOKEN=$(openssl rand -hex 32)), to enable /admin"}});
+    }
+    for (const auto& warning : settings.warnings) ops::log(spdlog::level::warn, "insecure configuration", {{"hint", warning}});
+}
+
 }  // namespace
 
 int migrate(const config::settings& settings) {
     ops::init_logging(settings.log_level);
+    for (const auto& warning : settings.warnings) ops::log(spdlog::level::warn, "insecure configuration", {{"hint", warning}});
     storage::sqlite::sqlite_storage store(storage_options(settings));
     ops::log(spdlog::level::info, "migrated",
              {{"database", settings.database},
@@ -62,10 +88,12 @@ int migrate(const config::settings& settings) {
     return 0;
 }
 
-int serve(const config::settings& settings) {
+int serve(config::settings& settings) {
+    const bool core_dumps_off = disable_core_dumps();
     // Before any thread starts (the logger's flusher included), so none takes the signal.
     const auto stop_signals = block_stop_signals();
     ops::init_logging(settings.log_level);
+    log_start_warnings(settings);
 
     storage::sqlite::sqlite_storage store(storage_options(settings));
     util::system_clock clock;
@@ -80,6 +108,16 @@ int serve(const config::settings& settings) {
                                 [](const std::string& code) { return static_cast<int>(web::status_for(code)); });
     intake::intake_service intake(registry, writer, clock, util::system_random(), settings.rate_limits, &controls);
     auth::admin_authenticator admin_auth(settings.admin_tokens);
+    std::unique_ptr<auth::failure_throttle> admin_throttle;
+    if (settings.admin_failure_delay_ms > 0) {
+        auth::failure_throttle::policy policy;
+        policy.first_delay = std::chrono::milliseconds(settings.admin_failure_delay_ms);
+        policy.max_delay = policy.first_delay * 16;
+        admin_throttle = std::make_unique<auth::failure_throttle>(policy);
+        admin_auth.set_throttle(admin_throttle.get());
+    }
+    // Hashed now: the plain tokens have no further use in this process.
+    for (auto& token : settings.admin_tokens) util::cleanse(token);
     boost::asio::thread_pool blocking_pool(2);
     api::admin_api admin(keys, store, admin_auth, settings.cors_origins,
                          [&blocking_pool](std::function<void()> work) { boost::asio::post(blocking_pool, std::move(work)); },
@@ -107,11 +145,25 @@ int serve(const config::settings& settings) {
         return 1;
     }
     auto& server = *server_holder;
-    api::ops_api ops_routes([&] {
-        if (server.draining()) return false;
-        store.check();
-        return true;
+    // Readiness never blocks a network thread: the storage query runs on the readiness
+    // thread (its result cached), the drain flag and the commit counters are read live.
+    ops::readiness ready(std::chrono::milliseconds(500), std::chrono::milliseconds(5'000), std::chrono::milliseconds(10'000));
+    ready.add_flag("draining", [&server]() -> std::optional<std::string> {
+        if (server.draining()) return "the service is shutting down";
+        return std::nullopt;
     });
+    const auto commits_problem = [&ready] {
+        const auto& m = ops::global_metrics();
+        return ready.commit_problem(m.commit_failures.last_change(), m.commit_batch_size.last_change(),
+                                    ops::readiness::clock::now());
+    };
+    ready.add_flag("storage", commits_problem);
+    ready.add_probe("storage", [&store]() -> std::optional<std::string> {
+        store.check();
+        return std::nullopt;
+    });
+    ready.start();
+    api::ops_api ops_routes([&ready] { return ready.report(); });
 
     // The public listener carries intake and health; admin and metrics join it unless
     // they have listeners of their own.
@@ -124,6 +176,11 @@ int serve(const config::settings& settings) {
     // The dashboard goes where the admin API is, so its calls are same-origin.
     api::dashboard_api().register_routes(settings.admin_listen.empty() ? public_routes : admin_routes);
     ops_routes.register_metrics(settings.metrics_listen.empty() ? public_routes : metrics_routes);
+    for (const auto* routes : {&public_routes, &admin_routes, &metrics_routes}) {
+        for (const auto& r : routes->routes()) {
+            ops::global_metrics().seed_route(r.pattern, std::string(web::bhttp::to_string(r.method)));
+        }
+    }
 
     nlohmann::json listening;
     try {
@@ -144,23 +201,20 @@ int serve(const config::settings& settings) {
                            settings.retention_days, &controls);
     // Changes made by the operator CLI reach this index within 100 ms (SPEC §4).
     keys::registry_watcher registry_watch(keys, std::chrono::milliseconds(20));
-    if (!admin_auth.enabled()) {
-        ops::log(spdlog::level::warn, "admin API disabled",
-                 {{"hint", "no admin token is configured: set CC_ADMIN_TOKEN (e.g. CC_ADMIN_TOKEN=$(openssl rand -hex 32)) "
-                           "to enable /admin"}});
-    }
     listening["version"] = CC_VERSION;
     listening["database"] = settings.database;
     listening["schema_version"] = store.migrations().current;
     listening["keys"] = registry.key_count();
     listening["threads"] = settings.threads;
     listening["tls"] = server.tls_enabled();
+    listening["admin_api"] = admin_auth.enabled();
+    listening["core_dumps"] = !core_dumps_off;
     ops::log_lifecycle("listening", listening);
     ops::flush_logs();
 
     // One thread waits for signals: SIGHUP reloads the TLS certificate, SIGTERM or
     // SIGINT starts the drain.
-    std::thread signal_waiter([&server, &leaks, stop_signals] {
+    std::thread signal_waiter([&server, &leaks, &admin_throttle, stop_signals] {
         for (;;) {
             int signal = 0;
             sigwait(&stop_signals, &signal);
@@ -176,6 +230,7 @@ int serve(const config::settings& settings) {
             }
             ops::log_lifecycle("stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
             server.drain();
+            if (admin_throttle) admin_throttle->stop();  // delayed 401s go out now
             return;
         }
     });
@@ -184,6 +239,7 @@ int serve(const config::settings& settings) {
     signal_waiter.join();
     writer.stop();                // commits everything already acknowledged or queued
     blocking_pool.join();
+    ready.stop();
     background.stop();            // last flush of last-used times
     ops::log_lifecycle("stopped", {{"connections_left", server.connections()}});
     ops::flush_logs();

@@ -1,5 +1,11 @@
 #include "cc/app/cli.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -14,6 +20,7 @@
 #include "cc/keys/key_service.hpp"
 #include "cc/storage/sqlite/sqlite_storage.hpp"
 #include "cc/storage/storage_error.hpp"
+#include "cc/util/crypto.hpp"
 #include "cc/util/rfc3339.hpp"
 
 namespace cc::app {
@@ -61,6 +68,30 @@ std::optional<std::vector<std::string>> cli_allowed_ips(const std::vector<std::s
 
 const keys::actor cli_actor{"cli", std::nullopt};
 
+/// @brief Overwrites the values of secret flags in argv (what /proc/PID/cmdline shows),
+/// once parsed. It narrows the window; the start-up warning still says to use a file.
+void scrub_secret_arguments(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        for (const auto& s : config::all_settings()) {
+            if (!config::is_secret_setting(s.name)) continue;
+            const std::string flag = s.flag;
+            if (flag == argv[i] && i + 1 < argc) {
+                std::memset(argv[i + 1], 'x', std::strlen(argv[i + 1]));
+            } else if (std::strncmp(argv[i], (flag + "=").c_str(), flag.size() + 1) == 0) {
+                std::memset(argv[i] + flag.size() + 1, 'x', std::strlen(argv[i] + flag.size() + 1));
+            }
+        }
+    }
+}
+
+/// @brief Creates the backup file exclusively, never through a symbolic link (a dangling
+/// one included), readable by the owner only. Returns the open descriptor or -1.
+int create_backup_file(const std::string& path, std::string& error) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) error = std::strerror(errno);
+    return fd;
+}
+
 /// @brief False (with a message) when the database file is not there: only `migrate`
 /// and `serve` create one, so a typo in a path cannot leave an empty database behind.
 bool database_exists(const std::string& path, const char* command) {
@@ -74,6 +105,9 @@ bool database_exists(const std::string& path, const char* command) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+    // Files and folders this process creates (database, -wal, -shm, backups, the data
+    // folder) are its owner's only, whatever umask the caller had.
+    ::umask(077);
     CLI::App app{"cc-inbound: the CleanClicks inbound event and API-key service"};
     app.fallthrough();
     app.require_subcommand(0, 1);
@@ -141,9 +175,19 @@ int run_cli(int argc, char** argv) {
         }
         sources.flags = flags;
         settings = config::load(sources);
+        for (const auto& info : config::all_settings()) {
+            const auto it = sources.environment.find(info.env);
+            if (config::is_secret_setting(info.name) && it != sources.environment.end()) util::cleanse(it->second);
+        }
     } catch (const config::config_error& e) {
         std::cerr << "cc-inbound: " << e.what() << std::endl;
         return 2;
+    }
+    // Secrets read, their copies go: the environment block, argv, the flag map.
+    config::scrub_secret_environment();
+    scrub_secret_arguments(argc, argv);
+    for (auto& [name, value] : flags) {
+        if (config::is_secret_setting(name)) util::cleanse(value);
     }
 
     try {
@@ -155,13 +199,33 @@ int run_cli(int argc, char** argv) {
             return probe_health(address, !settings.tls_cert_file.empty()) ? 0 : 1;
         }
         if (backup_cmd->parsed()) {
-            if (std::filesystem::exists(backup_path)) {
+            std::error_code ignored;
+            if (std::filesystem::exists(std::filesystem::symlink_status(backup_path, ignored))) {
                 std::cerr << "cc-inbound: backup: " << backup_path << " already exists\n";
                 return 2;
             }
             if (!database_exists(settings.database, "backup")) return 1;
             storage::sqlite::sqlite_storage store({settings.database, settings.busy_timeout_ms, settings.sqlite_synchronous, false});
+            // O_EXCL | O_NOFOLLOW: the file is ours, new, and not a link planted to
+            // redirect the copy elsewhere; SQLite then writes into the empty file.
+            std::string error;
+            const int fd = create_backup_file(backup_path, error);
+            if (fd < 0) {
+                std::cerr << "cc-inbound: backup: cannot create " << backup_path << ": " << error << "\n";
+                return 2;
+            }
+            struct stat created {};
+            ::fstat(fd, &created);
             store.backup(backup_path);
+            struct stat written {};
+            const bool same = ::lstat(backup_path.c_str(), &written) == 0 && S_ISREG(written.st_mode) &&
+                              written.st_ino == created.st_ino && written.st_dev == created.st_dev;
+            ::fsync(fd);
+            ::close(fd);
+            if (!same) {
+                std::cerr << "cc-inbound: backup: " << backup_path << " was replaced while the backup was written\n";
+                return 1;
+            }
             std::cout << nlohmann::json{{"backup", backup_path}, {"database", settings.database}}.dump() << std::endl;
             return 0;
         }

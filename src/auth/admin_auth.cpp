@@ -47,6 +47,12 @@ std::optional<std::string> admin_authenticator::authenticate(std::string_view au
     return match;
 }
 
+void admin_authenticator::answer_failure(const std::string& client_ip, bool credentials_sent,
+                                         std::function<void()> answer) const {
+    if (!throttle_ || !credentials_sent || !enabled()) return answer();
+    throttle_->answer_failure(client_ip, std::move(answer));
+}
+
 std::string admin_authenticator::token_id(std::string_view token) {
     return "adm_" + util::sha256_hex(token).substr(0, 8);
 }

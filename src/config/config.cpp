@@ -1,6 +1,8 @@
 #include "cc/config/config.hpp"
 
 #include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -8,6 +10,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
 
 extern char** environ;
 
@@ -45,6 +48,20 @@ std::vector<std::string> parse_list(const std::string& text) {
         if (first != std::string::npos) items.push_back(item.substr(first, last - first + 1));
     }
     return items;
+}
+
+/// @brief The admin tokens of a comma-separated list, each at least 32 characters: a
+/// short token can be guessed. The error gives the length, never the token.
+std::vector<std::string> parse_admin_tokens(const std::string& text) {
+    auto tokens = parse_list(text);
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (tokens[i].size() < min_admin_token_length) {
+            throw config_error("admin token " + std::to_string(i + 1) + " has " + std::to_string(tokens[i].size()) +
+                               " characters; at least " + std::to_string(min_admin_token_length) +
+                               " are required (make one with: openssl rand -hex 32)");
+        }
+    }
+    return tokens;
 }
 
 void check_host_port(const std::string& text) {
@@ -89,6 +106,21 @@ std::string to_flag(const std::string& name) {
     return flag;
 }
 
+void util_cleanse(std::string& secret) {
+    if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
+    secret.clear();
+}
+
+/// @brief A secret file's content without its final line break(s).
+std::string read_secret_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw config_error("cannot read " + path);
+    std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+    if (value.empty()) throw config_error("the file " + path + " is empty");
+    return value;
+}
+
 setting_parser make(std::string name, std::string help, std::string default_text,
                     std::function<void(settings&, const std::string&)> parse) {
     setting_info info{name, to_env(name), to_flag(name), std::move(help), std::move(default_text)};
@@ -126,8 +158,9 @@ const std::vector<setting_parser>& parsers() {
         }));
         p.push_back(make("admin_token", "an admin bearer token to accept (the file takes \"admin_tokens\": [..])",
                          "(none: the admin API refuses everything)",
-                         [](settings& s, const std::string& text) { s.admin_tokens = parse_list(text); }));
-        p.push_back(list_setting("admin_tokens", &settings::admin_tokens, "admin bearer tokens to accept (comma-separated)"));
+                         [](settings& s, const std::string& text) { s.admin_tokens = parse_admin_tokens(text); }));
+        p.push_back(make("admin_tokens", "admin bearer tokens to accept (comma-separated)", "(none)",
+                         [](settings& s, const std::string& text) { s.admin_tokens = parse_admin_tokens(text); }));
         p.push_back(make("threads", "worker threads", "number of cores",
                          [](settings& s, const std::string& t) { s.threads = parse_int(t, 0, 256); }));
         p.push_back(int_setting("header_timeout_ms", &settings::header_timeout_ms, 1, 600'000, "time allowed to receive request headers"));
@@ -147,9 +180,12 @@ const std::vector<setting_parser>& parsers() {
                                  s.rate_limits[plan] = parse_rate_limit(t);
                              }));
         }
-        p.push_back(text_setting("log_level", &settings::log_level, "trace, debug, info, warn, error", [](const std::string& t) {
-            static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
-            if (!levels.contains(t)) throw config_error("expected one of trace, debug, info, warn, error, got '" + t + "'");
+        p.push_back(text_setting("log_level", &settings::log_level, "trace, debug, info, warning, error", [](const std::string& t) {
+            // "warning" is how log lines spell the level; "warn" and "err" are spdlog's short names.
+            static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "warning", "err", "error", "critical", "off"};
+            if (!levels.contains(t)) {
+                throw config_error("expected one of trace, debug, info, warning, error, critical, off, got '" + t + "'");
+            }
         }));
         p.push_back(int_setting("commit_max_events", &settings::commit_max_events, 1, 100'000, "most events in one group commit"));
         p.push_back(int_setting("writer_queue_capacity", &settings::writer_queue_capacity, 1, 10'000'000, "events waiting for commit before 503"));
@@ -169,6 +205,31 @@ const std::vector<setting_parser>& parsers() {
         p.push_back(int_setting("retention_days", &settings::retention_days, 1, 36'500, "events older than this are purged"));
         p.push_back(text_setting("leak_report_keys_file", &settings::leak_report_keys_file,
                                  "GitHub secret-scanning public keys (JSON); enables POST /__cc/leaks, reloaded on SIGHUP"));
+        p.push_back(int_setting("admin_failure_delay_ms", &settings::admin_failure_delay_ms, 0, 60'000,
+                                "after 5 failed admin authentications from one address, each further one is answered "
+                                "this much later, doubling up to 16 times as much (0: off)"));
+        // Every secret also reads from a file (Docker and Kubernetes secrets, the *_FILE
+        // convention of the official images), so it need not sit in the environment or
+        // on the command line. The file holds the value; a final newline is dropped.
+        const auto count = p.size();
+        for (std::size_t i = 0; i < count; ++i) {
+            if (!is_secret_setting(p[i].info.name)) continue;
+            const auto base = p[i];
+            p.push_back(make(base.info.name + "_file", "file holding " + base.info.name + " (instead of " + base.info.env + ")",
+                             "(none)", [base](settings& s, const std::string& path) {
+                                 std::string value = read_secret_file(path);
+                                 try {
+                                     base.parse(s, value);
+                                 } catch (const config_error& e) {
+                                     std::string why = e.what();
+                                     const bool quoted = why.find(value) != std::string::npos;
+                                     util_cleanse(value);
+                                     throw config_error("the file " + path + ": " +
+                                                        (quoted ? "does not hold a valid " + base.info.name : why));
+                                 }
+                                 util_cleanse(value);
+                             }));
+        }
         return p;
     }();
     return all;
@@ -185,7 +246,12 @@ void apply(settings& s, const setting_parser& p, const std::string& text, const 
     try {
         p.parse(s, text);
     } catch (const config_error& e) {
-        throw config_error("setting '" + p.info.name + "' (" + origin + "): " + e.what());
+        std::string why = e.what();
+        // A secret's value never reaches an error message, not even a piece of it.
+        if (is_secret_setting(p.info.name) && !text.empty() && why.find(text) != std::string::npos) {
+            why = "the value is not valid (not shown: it is a secret)";
+        }
+        throw config_error("setting '" + p.info.name + "' (" + origin + "): " + why);
     }
 }
 
@@ -204,17 +270,37 @@ std::string json_as_text(const json& value) {
         return json_as_text(value["per_second"]) + ":" + json_as_text(value["burst"]);
     }
     if (value.is_number() || value.is_boolean()) return value.dump();
-    throw config_error("unsupported value " + value.dump());
+    // The value itself is not quoted: it may be a secret.
+    throw config_error(std::string("unsupported value of type ") + value.type_name());
+}
+
+/// @brief "line L, column C" of a byte offset (1-based) in `text`.
+std::string position_of(const std::string& text, std::size_t byte) {
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i + 1 < byte && i < text.size(); ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+    return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
 void apply_file(settings& s, const std::string& path) {
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     if (!in) throw config_error("config file '" + path + "' cannot be read");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     json doc;
     try {
-        doc = json::parse(in, nullptr, true, /*ignore_comments=*/true);
-    } catch (const json::exception& e) {
-        throw config_error("config file '" + path + "' is not valid JSON: " + e.what());
+        doc = json::parse(text, nullptr, true, /*ignore_comments=*/true);
+    } catch (const json::parse_error& e) {
+        // The position only: the parser's own message quotes the text it was reading,
+        // which may be a token.
+        throw config_error("config file '" + path + "' is not valid JSON: syntax error at " + position_of(text, e.byte));
+    } catch (const json::exception&) {
+        throw config_error("config file '" + path + "' is not valid JSON");
     }
     if (!doc.is_object()) throw config_error("config file '" + path + "' must hold a JSON object");
     for (const auto& [name, value] : doc.items()) {
@@ -244,6 +330,17 @@ const std::vector<setting_info>& all_settings() {
 
 settings load(const sources& from) {
     settings s;
+    for (const auto& p : parsers()) {
+        if (!is_secret_setting(p.info.name)) continue;
+        const auto file_env = p.info.env + "_FILE";
+        if (from.environment.contains(p.info.env) && from.environment.contains(file_env)) {
+            throw config_error("setting '" + p.info.name + "': set " + p.info.env + " or " + file_env + ", not both");
+        }
+        if (from.flags.contains(p.info.name)) {
+            s.warnings.push_back(p.info.flag + " on the command line is visible to every user of this machine (ps, /proc/PID/cmdline); use " +
+                                 p.info.flag + "-file or " + file_env + " instead");
+        }
+    }
     if (from.file) apply_file(s, *from.file);
     for (const auto& p : parsers()) {
         if (const auto it = from.environment.find(p.info.env); it != from.environment.end()) {
@@ -260,6 +357,27 @@ settings load(const sources& from) {
         throw config_error("setting 'tls_cert_file': tls_cert_file and tls_key_file go together");
     }
     return s;
+}
+
+bool is_secret_setting(const std::string& name) {
+    static const std::set<std::string> secrets = {"admin_token", "admin_tokens", "database_url"};
+    return secrets.contains(name);
+}
+
+void scrub_secret_environment() {
+    for (const auto& p : parsers()) {
+        if (!is_secret_setting(p.info.name)) continue;
+        const std::string prefix = p.info.env + "=";
+        for (char** entry = environ; entry && *entry; ++entry) {
+            // The bytes themselves, in place: unsetenv alone leaves them in the initial
+            // environment block, which /proc/PID/environ shows.
+            if (std::strncmp(*entry, prefix.c_str(), prefix.size()) == 0) {
+                char* value = *entry + prefix.size();
+                OPENSSL_cleanse(value, std::strlen(value));
+            }
+        }
+        unsetenv(p.info.env.c_str());
+    }
 }
 
 std::map<std::string, std::string> process_environment() {

@@ -30,6 +30,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
         SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+        // No stateless session tickets: a TLS 1.2 ticket is sealed with a key that lives as
+        // long as the process, which would undo forward secrecy for resumed sessions.
+        // Resumption uses the server's session cache instead (TLS 1.3: stateful tickets).
+        SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_TICKET);
         SSL_CTX_set_cipher_list(ctx->native_handle(),
                                 "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                                 "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"

@@ -1,5 +1,7 @@
 #include "cc/ops/logger.hpp"
 
+#include <cmath>
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -33,6 +35,17 @@ bool should_log(spdlog::level::level_enum level) {
 
 namespace {
 
+/// @brief Floating-point fields at 3 decimals (a latency of 0.038 ms, not
+/// 0.037756000000000005): the noise of binary fractions is no information.
+void round_floats(nlohmann::json& value) {
+    if (value.is_number_float()) {
+        const double v = value.get<double>();
+        if (std::isfinite(v)) value = std::round(v * 1000.0) / 1000.0;
+    } else if (value.is_structured()) {
+        for (auto& item : value) round_floats(item);
+    }
+}
+
 void write_line(spdlog::level::level_enum level, std::string_view msg, const nlohmann::json& fields) {
     auto& l = logger();
     nlohmann::json line = nlohmann::json::object();
@@ -43,6 +56,7 @@ void write_line(spdlog::level::level_enum level, std::string_view msg, const nlo
     if (fields.is_object()) {
         for (const auto& [k, v] : fields.items()) line[k] = v;
     }
+    round_floats(line);
     // Replace invalid UTF-8 rather than throw: a log line must never fail a request.
     l->log(spdlog::source_loc{}, std::max(level, l->level()), "{}",
            line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

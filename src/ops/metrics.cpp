@@ -70,9 +70,42 @@ auto& series_for(std::shared_mutex& mutex, Map& map, const std::vector<std::stri
 counter_family::counter_family(std::string name, std::string help, std::vector<std::string> label_names)
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
 
+namespace {
+
+std::int64_t steady_now_ns() {
+    // Never 0, which means "never".
+    return std::max<std::int64_t>(1, std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+std::optional<std::chrono::steady_clock::time_point> as_time(std::int64_t ns) {
+    if (ns == 0) return std::nullopt;
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ns));
+}
+
+}  // namespace
+
+std::optional<std::chrono::steady_clock::time_point> counter_family::last_change() const {
+    return as_time(last_change_ns_.load(std::memory_order_acquire));
+}
+
+std::optional<std::chrono::steady_clock::time_point> histogram_family::last_change() const {
+    return as_time(last_change_ns_.load(std::memory_order_acquire));
+}
+
 void counter_family::inc(const std::vector<std::string>& label_values, std::uint64_t by) {
+    last_change_ns_.store(steady_now_ns(), std::memory_order_release);
     series_for(mutex_, values_, label_values, [] { return std::make_unique<std::atomic<std::uint64_t>>(0); })
         .fetch_add(by, std::memory_order_relaxed);
+}
+
+void counter_family::seed(const std::vector<std::string>& label_values) {
+    series_for(mutex_, values_, label_values, [] { return std::make_unique<std::atomic<std::uint64_t>>(0); });
+}
+
+std::uint64_t counter_family::value(const std::vector<std::string>& label_values) const {
+    std::shared_lock lock(mutex_);
+    const auto it = values_.find(label_values);
+    return it == values_.end() ? 0 : it->second->load(std::memory_order_relaxed);
 }
 
 void counter_family::render(std::string& out) const {
@@ -88,6 +121,7 @@ histogram_family::histogram_family(std::string name, std::string help, std::vect
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)), buckets_(std::move(buckets)) {}
 
 void histogram_family::observe(const std::vector<std::string>& label_values, double value) {
+    last_change_ns_.store(steady_now_ns(), std::memory_order_release);
     auto& s = series_for(mutex_, values_, label_values, [this] { return std::make_unique<series>(buckets_.size()); });
     for (std::size_t i = 0; i < buckets_.size(); ++i) {
         if (value <= buckets_[i]) {
@@ -99,6 +133,16 @@ void histogram_family::observe(const std::vector<std::string>& label_values, dou
     double sum = s.sum.load(std::memory_order_relaxed);
     while (!s.sum.compare_exchange_weak(sum, sum + value, std::memory_order_relaxed)) {
     }
+}
+
+void histogram_family::seed(const std::vector<std::string>& label_values) {
+    series_for(mutex_, values_, label_values, [this] { return std::make_unique<series>(buckets_.size()); });
+}
+
+std::uint64_t histogram_family::count(const std::vector<std::string>& label_values) const {
+    std::shared_lock lock(mutex_);
+    const auto it = values_.find(label_values);
+    return it == values_.end() ? 0 : it->second->count.load(std::memory_order_relaxed);
 }
 
 void histogram_family::render(std::string& out) const {
@@ -130,8 +174,22 @@ metrics::metrics()
       commit_duration("cc_commit_duration_seconds", "Time of one group commit, fsync included.", {},
                       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}),
       commit_failures("cc_commit_failures_total", "Group commits that failed (storage errors).", {}) {
+    // Every family has its samples from start-up on: a series that appears only with its
+    // first increment is invisible to increase() and rate(), so the first failure would
+    // never fire an alert.
+    for (const char* outcome : {"accepted", "duplicate", "rejected"}) events.seed({outcome});
+    for (const char* reason : auth_failure_reasons) auth_failures.seed({reason});
+    for (const char* plan : {"pulse", "signal", "clarity", "command"}) rate_limited.seed({plan});
+    commit_batch_size.seed({});
+    commit_duration.seed({});
+    commit_failures.seed({});
     using namespace std::chrono;
     start_time_seconds = duration_cast<duration<double>>(system_clock::now().time_since_epoch()).count();
+}
+
+void metrics::seed_route(const std::string& route, const std::string& method) {
+    for (const char* status : {"500", "503"}) http_requests.seed({route, method, status});
+    http_duration.seed({route});
 }
 
 std::string metrics::render() const {

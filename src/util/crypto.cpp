@@ -34,4 +34,9 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
     return a.empty() || CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+void cleanse(std::string& secret) noexcept {
+    if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
+    secret.clear();
+}
+
 }  // namespace cc::util

@@ -62,6 +62,9 @@ PLAN_LIMITS = {"pulse": 2, "signal": 5, "clarity": 10, "command": None}
 # Rate limits high enough that only the tests about rate limiting ever meet them;
 # a test's own env overrides these.
 DEFAULT_SERVER_ENV = {f"CC_RATE_LIMIT_{plan.upper()}": "1000:1000" for plan in PLAN_LIMITS}
+# Likewise the slow-down of repeated failed admin authentications (on by default in the
+# service): off, except in the tests about it, which set it.
+DEFAULT_SERVER_ENV["CC_ADMIN_FAILURE_DELAY_MS"] = "0"
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 KEY_RE = re.compile(r"^cc_[0-9A-Za-z]{38}$")
@@ -614,10 +617,12 @@ class Server:
     """One `cc-inbound serve` process with a temporary working directory.
 
     database: reuse a database file (restart and crash tests); default <tmpdir>/cc.db.
-    admin_token: default a fresh random token; None leaves CC_ADMIN_TOKEN unset.
+    admin_token: default a fresh random token (43 characters: the service refuses fewer
+                 than 32); None leaves CC_ADMIN_TOKEN unset.
     env: extra CC_* settings; a value of None unsets a variable."""
 
-    def __init__(self, env=None, *, admin_token=_DEFAULT, database=None):
+    def __init__(self, env=None, *, admin_token=_DEFAULT, database=None, args=()):
+        self.args = list(args)  # extra command-line arguments after "serve"
         self.tmpdir = tempfile.mkdtemp(prefix="cc-e2e-")
         self.database = database or os.path.join(self.tmpdir, "cc.db")
         self.admin_token = secrets.token_urlsafe(32) if admin_token is _DEFAULT else admin_token
@@ -642,7 +647,7 @@ class Server:
     def start(self, timeout=START_TIMEOUT) -> "Server":
         check_binary()
         self.proc = subprocess.Popen(
-            [BINARY, "serve"], cwd=self.tmpdir,
+            [BINARY, "serve", *self.args], cwd=self.tmpdir,
             env=server_environment(self.database, self.admin_token, self.env),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         atexit.register(self.kill)  # never leave a server behind, whatever happens

@@ -36,6 +36,10 @@ EXPECTED_FAMILIES = {
 }
 
 
+AUTH_FAILURE_REASONS = ("missing_api_key", "invalid_api_key", "revoked_api_key", "expired_api_key",
+                        "domain_mismatch", "ip_not_allowed", "browser_request_refused")
+
+
 class ExpositionError(AssertionError):
     pass
 
@@ -225,14 +229,25 @@ def check_histogram(name, samples):
             raise ExpositionError(f"{where}: _sum {group['sum']}")
 
 
-def total(families, name, sample=None, **labels):
-    """Sum of the samples of a family (or of one sample name in it) matching labels."""
+def matching(families, name, sample=None, **labels):
+    """The values of the samples of a family (or of one sample name in it) matching labels.
+    A missing family is a failure, never an empty list: the contract says every family
+    has its samples from start-up on."""
     fam = families.get(name)
     if fam is None:
-        return 0.0
+        raise AssertionError(f"family {name} is not exported")
     sample = sample or name
-    return sum(v for n, l, v in fam["samples"]
-               if n == sample and all(l.get(k) == want for k, want in labels.items()))
+    return [v for n, l, v in fam["samples"]
+            if n == sample and all(l.get(k) == want for k, want in labels.items())]
+
+
+def total(families, name, sample=None, **labels):
+    """Sum of the samples of a family (or of one sample name in it) matching labels;
+    fails when no sample matches (a series that is not exported is not a zero)."""
+    values = matching(families, name, sample, **labels)
+    if not values:
+        raise AssertionError(f"no sample {sample or name}{labels} is exported")
+    return sum(values)
 
 
 def label_values(families, label):
@@ -369,6 +384,50 @@ class MetricsExpositionTest(ServerTestCase):
 
     # -- content
 
+    def test_every_family_has_samples_from_start_up(self):
+        # Scraped before any traffic: a series born with its first increment is invisible
+        # to increase(), so an alert would miss the first failure.
+        families = parse_exposition(self.before)
+        for name in EXPECTED_FAMILIES:
+            with self.subTest(family=name):
+                self.assertIn(name, families)
+                self.assertTrue(families[name]["samples"], f"{name} has no sample at start-up")
+        zero = {
+            ("cc_events_total", "outcome"): ("accepted", "duplicate", "rejected"),
+            ("cc_auth_failures_total", "reason"): AUTH_FAILURE_REASONS,
+            ("cc_rate_limited_total", "plan"): ("pulse", "signal", "clarity", "command"),
+        }
+        for (name, label), values in zero.items():
+            for value in values:
+                with self.subTest(family=name, **{label: value}):
+                    self.assertEqual(matching(families, name, **{label: value}), [0.0])
+        self.assertEqual(matching(families, "cc_commit_failures_total"), [0.0])
+        for name in ("cc_commit_batch_size_events", "cc_commit_duration_seconds"):
+            with self.subTest(histogram=name):
+                buckets = matching(families, name, name + "_bucket")
+                self.assertGreater(len(buckets), 2, buckets)
+                self.assertEqual(set(buckets), {0.0})
+                self.assertEqual(matching(families, name, name + "_count"), [0.0])
+                self.assertEqual(matching(families, name, name + "_sum"), [0.0])
+        # Request latency of every route, and the 5xx counters an alert watches.
+        for route, method in ((INBOUND, "POST"), (BATCH, "POST"), ("/admin/keys", "POST"),
+                              ("/admin/keys/{id}", "GET"), ("/readyz", "GET")):
+            with self.subTest(route=route):
+                count = "cc_http_request_duration_seconds_count"
+                self.assertEqual(len(matching(families, "cc_http_request_duration_seconds", count, route=route)), 1)
+                for status in ("500", "503"):
+                    self.assertEqual(matching(families, "cc_http_requests_total", route=route, method=method,
+                                              status=status), [0.0])
+
+    def test_total_fails_for_a_missing_family_or_series(self):
+        # The helper the other tests lean on must not read "absent" as zero.
+        families = parse_exposition("# HELP a_total Things.\n# TYPE a_total counter\na_total{x=\"1\"} 3\n")
+        self.assertEqual(total(families, "a_total", x="1"), 3)
+        with self.assertRaises(AssertionError):
+            total(families, "b_total")
+        with self.assertRaises(AssertionError):
+            total(families, "a_total", x="2")
+
     def test_expected_families_exist_with_their_types(self):
         families = parse_exposition(self.after)
         for name, kind in EXPECTED_FAMILIES.items():
@@ -379,7 +438,8 @@ class MetricsExpositionTest(ServerTestCase):
     def test_counters_moved_with_the_traffic(self):
         before, after = parse_exposition(self.before), parse_exposition(self.after)
         def grew(name, sample=None, **labels):
-            self.assertGreater(total(after, name, sample, **labels), total(before, name, sample, **labels),
+            # The family must exist in both; a series (e.g. status 202) may appear with its first request.
+            self.assertGreater(total(after, name, sample, **labels), sum(matching(before, name, sample, **labels)),
                                f"{sample or name} {labels}")
 
         grew("cc_http_requests_total", route=INBOUND, status="202")
@@ -478,8 +538,8 @@ class MetricsExpositionTest(ServerTestCase):
         # The method label must come from a fixed set: a client inventing method names
         # would otherwise grow the exposition (and the server's memory) without bound.
         invented = [f"X{unique_id('M').replace('-', '').upper()[:20]}" for _ in range(5)]
-        counted = lambda: sum(total(parse_exposition(self.scrape_text()), "cc_http_requests_total",  # noqa: E731
-                                    route=route) for route in ("/healthz", "unmatched"))
+        counted = lambda: sum(sum(matching(parse_exposition(self.scrape_text()), "cc_http_requests_total",  # noqa: E731
+                                           route=route)) for route in ("/healthz", "unmatched"))
         before = counted()
         for method in invented:
             with RawConnection(self.port) as conn:

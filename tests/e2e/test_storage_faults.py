@@ -154,9 +154,11 @@ class FullDiskTest(CcTestCase):
             refused += batch_ids
         # The process is alive and says so; what /readyz says under a full disk is reported.
         self.assertStatus(server.api.get("/healthz", token=None), 200)
+        # Commits fail (reads do not): the node is not ready, and says it is storage.
         ready = server.api.get("/readyz", token=None)
-        self.assertIn(ready.status, (200, 503), ready)
         report(f"full disk: /healthz 200, /readyz {ready.status}, batch {batch.status}")
+        self.assertError(ready, 503, "unavailable")
+        self.assertIn("storage", [d["field"] for d in ready.json["error"].get("details", [])], ready)
 
         # 4. Space comes back: raise the limit of the running process.
         _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
@@ -238,10 +240,9 @@ class LockedDatabaseTest(ServerTestCase):
             report(f"locked database: inbound 503 in {', '.join(f'{t:.3f}s' for t in timings)} "
                    f"(busy timeout 0.3s); /healthz {health.status}, /readyz {ready.status}")
             self.assertStatus(health, 200)
-            # Readers are not blocked in WAL mode: readiness (a read) stays consistent.
-            self.assertIn(ready.status, (200, 503))
-            if ready.status == 503:
-                self.assertError(ready, 503, "unavailable")
+            # Readers are not blocked in WAL mode, but commits fail: not ready, storage named.
+            self.assertError(ready, 503, "unavailable")
+            self.assertEqual([d["field"] for d in ready.json["error"].get("details", [])], ["storage"], ready)
             self.assertLess(max(timings), 5.0, "a locked database made a request hang")
         finally:
             db.execute("COMMIT")

@@ -156,6 +156,21 @@ class TlsServingTest(TlsTestBase):
                         data += chunk
                     self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])
 
+    def test_tls_1_2_gets_no_session_ticket_but_resumes_from_the_cache(self):
+        # A TLS 1.2 ticket is sealed with a key that lives as long as the process: with
+        # tickets, stealing that key decrypts every resumed session (no forward secrecy).
+        ctx = client_context(minimum=ssl.TLSVersion.TLSv1_2, maximum=ssl.TLSVersion.TLSv1_2)
+        with tls_connect(self.port, ctx) as sock:
+            sock.sendall(build_request("GET", "/healthz", {"Connection": "close"}))
+            while sock.recv(65536):
+                pass
+            session = sock.session
+        self.assertIsNotNone(session)
+        self.assertFalse(session.has_ticket, "the server issued a TLS 1.2 session ticket")
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=HTTP_TIMEOUT)
+        with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as again:
+            self.assertTrue(again.session_reused, "a TLS 1.2 session is not resumed from the server's cache")
+
     def test_tls_1_1_and_below_are_refused(self):
         ciphers = "DEFAULT:@SECLEVEL=0"
         for version in (ssl.TLSVersion.TLSv1_1, ssl.TLSVersion.TLSv1):

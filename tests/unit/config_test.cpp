@@ -83,12 +83,12 @@ TEST(ConfigSources, FixedEnvironmentVariablesAreRead) {
     sources from;
     from.environment["CC_LISTEN"] = "0.0.0.0:9999";
     from.environment["CC_DATABASE"] = "/var/lib/cc/x.db";
-    from.environment["CC_ADMIN_TOKEN"] = "tok-123";
+    from.environment["CC_ADMIN_TOKEN"] = "tok-0123456789abcdef0123456789abcdef";
     const auto s = load(from);
     EXPECT_EQ(s.listen, "0.0.0.0:9999");
     EXPECT_EQ(s.database, "/var/lib/cc/x.db");
     ASSERT_EQ(s.admin_tokens.size(), 1u);
-    EXPECT_EQ(s.admin_tokens[0], "tok-123");
+    EXPECT_EQ(s.admin_tokens[0], "tok-0123456789abcdef0123456789abcdef");
 }
 
 TEST(ConfigSources, OtherEnvironmentVariablesAreIgnored) {
@@ -252,18 +252,18 @@ TEST(ConfigTls, CertAndKeyTogetherAreAccepted) {
 TEST(ConfigLists, SplitOnCommasAndTrimmed) {
     sources from;
     from.environment["CC_CORS_ORIGINS"] = "https://a.example, https://b.example ,,https://c.example";
-    from.environment["CC_ADMIN_TOKEN"] = "one,two";
+    from.environment["CC_ADMIN_TOKEN"] = "one-0123456789abcdef0123456789abcdef,two-0123456789abcdef0123456789abcdef";
     const auto s = load(from);
     EXPECT_EQ(s.cors_origins, (std::vector<std::string>{"https://a.example", "https://b.example", "https://c.example"}));
-    EXPECT_EQ(s.admin_tokens, (std::vector<std::string>{"one", "two"}));
+    EXPECT_EQ(s.admin_tokens, (std::vector<std::string>{"one-0123456789abcdef0123456789abcdef", "two-0123456789abcdef0123456789abcdef"}));
 }
 
 TEST(ConfigLists, JsonArraysAreAccepted) {
     temp_dir dir;
     sources from;
-    from.file = dir.write("c.json", R"({"admin_tokens": ["t1", "t2"], "trusted_proxies": ["10.0.0.1"]})");
+    from.file = dir.write("c.json", R"({"admin_tokens": ["one-0123456789abcdef0123456789abcdef", "two-0123456789abcdef0123456789abcdef"], "trusted_proxies": ["10.0.0.1"]})");
     const auto s = load(from);
-    EXPECT_EQ(s.admin_tokens, (std::vector<std::string>{"t1", "t2"}));
+    EXPECT_EQ(s.admin_tokens, (std::vector<std::string>{"one-0123456789abcdef0123456789abcdef", "two-0123456789abcdef0123456789abcdef"}));
     EXPECT_EQ(s.trusted_proxies, (std::vector<std::string>{"10.0.0.1"}));
 }
 
@@ -315,4 +315,125 @@ TEST(ConfigFile, ObjectWithoutRateFieldsIsRefused) {
     from.file = dir.write("c.json", R"({"rate_limit_signal": {"rate": 5}})");
     const auto what = load_error(from);
     EXPECT_NE(what.find("rate_limit_signal"), std::string::npos) << what;
+}
+
+// --- secrets: length, files, never quoted
+
+namespace {
+const std::string long_token = "0123456789abcdef0123456789abcdef-secret";
+}
+
+TEST(ConfigAdminToken, ShorterThan32CharactersIsRefusedWithoutQuotingIt) {
+    const auto message = load_error(env("CC_ADMIN_TOKEN", "S3cret-short"));
+    EXPECT_NE(message.find("admin_token"), std::string::npos) << message;
+    EXPECT_NE(message.find("32"), std::string::npos) << message;
+    EXPECT_EQ(message.find("S3cret"), std::string::npos) << message;
+}
+
+TEST(ConfigAdminToken, ShortPieceOfACommaListIsRefused) {
+    load_error(env("CC_ADMIN_TOKEN", long_token + ",ab"));
+}
+
+TEST(ConfigAdminToken, ThirtyTwoCharactersAreEnough) {
+    const auto s = load(env("CC_ADMIN_TOKEN", std::string(32, 'k')));
+    ASSERT_EQ(s.admin_tokens.size(), 1u);
+}
+
+TEST(ConfigSecretFiles, AdminTokenFileIsReadWithoutItsFinalNewline) {
+    temp_dir dir;
+    const auto path = dir.write("token", long_token + "\n");
+    const auto s = load(env("CC_ADMIN_TOKEN_FILE", path));
+    EXPECT_EQ(s.admin_tokens, (std::vector<std::string>{long_token}));
+}
+
+TEST(ConfigSecretFiles, EverySecretSettingHasAFileVariant) {
+    std::set<std::string> names;
+    for (const auto& info : all_settings()) names.insert(info.name);
+    int secrets = 0;
+    for (const auto& info : all_settings()) {
+        if (!is_secret_setting(info.name)) continue;
+        ++secrets;
+        EXPECT_TRUE(names.contains(info.name + "_file")) << info.name;
+    }
+    EXPECT_GE(secrets, 2);  // admin_token and admin_tokens at least
+    for (const auto& info : all_settings()) {
+        if (info.name == "admin_token_file") {
+            EXPECT_EQ(info.env, "CC_ADMIN_TOKEN_FILE");
+            EXPECT_EQ(info.flag, "--admin-token-file");
+        }
+    }
+}
+
+TEST(ConfigSecretFiles, FileAndValueTogetherAreRefused) {
+    temp_dir dir;
+    auto from = env("CC_ADMIN_TOKEN", long_token);
+    from.environment["CC_ADMIN_TOKEN_FILE"] = dir.write("token", long_token);
+    const auto message = load_error(from);
+    EXPECT_NE(message.find("not both"), std::string::npos) << message;
+}
+
+TEST(ConfigSecretFiles, MissingOrShortTokenFileNamesThePathNotTheContent) {
+    temp_dir dir;
+    EXPECT_NE(load_error(env("CC_ADMIN_TOKEN_FILE", dir.file("absent"))).find("absent"), std::string::npos);
+    const auto message = load_error(env("CC_ADMIN_TOKEN_FILE", dir.write("token", "S3cret-short\n")));
+    EXPECT_EQ(message.find("S3cret"), std::string::npos) << message;
+}
+
+TEST(ConfigSecretFiles, TokenFileFromTheConfigFileAndTheFlag) {
+    temp_dir dir;
+    const auto token_path = dir.write("token", long_token);
+    sources from;
+    from.file = dir.write("c.json", R"({"admin_token_file": ")" + token_path + R"("})");
+    EXPECT_EQ(load(from).admin_tokens, (std::vector<std::string>{long_token}));
+    sources flags;
+    flags.flags["admin_token_file"] = token_path;
+    const auto s = load(flags);
+    EXPECT_EQ(s.admin_tokens, (std::vector<std::string>{long_token}));
+    EXPECT_TRUE(s.warnings.empty());
+}
+
+TEST(ConfigSecretFiles, TokenOnTheCommandLineIsWarnedAbout) {
+    sources from;
+    from.flags["admin_token"] = long_token;
+    const auto s = load(from);
+    ASSERT_EQ(s.warnings.size(), 1u);
+    EXPECT_NE(s.warnings[0].find("--admin-token"), std::string::npos) << s.warnings[0];
+    EXPECT_NE(s.warnings[0].find("CC_ADMIN_TOKEN_FILE"), std::string::npos) << s.warnings[0];
+    EXPECT_EQ(s.warnings[0].find(long_token), std::string::npos);
+}
+
+TEST(ConfigFile, SyntaxErrorGivesThePositionNeverTheText) {
+    temp_dir dir;
+    sources from;
+    from.file = dir.write("c.json", "{\n  \"listen\": \"127.0.0.1:1\",\n  \"admin_token\": \"S3cretValue\n}");
+    const auto message = load_error(from);
+    EXPECT_NE(message.find("line 3"), std::string::npos) << message;
+    EXPECT_EQ(message.find("S3cret"), std::string::npos) << message;
+    EXPECT_EQ(message.find("last read"), std::string::npos) << message;
+}
+
+TEST(ConfigFile, UnsupportedValueIsNotQuoted) {
+    temp_dir dir;
+    sources from;
+    from.file = dir.write("c.json", R"({"admin_token": {"S3cretValue": 1}})");
+    const auto message = load_error(from);
+    EXPECT_EQ(message.find("S3cret"), std::string::npos) << message;
+}
+
+TEST(ConfigLogLevel, WarningAsLogLinesSpellItIsAccepted) {
+    EXPECT_EQ(load(env("CC_LOG_LEVEL", "warning")).log_level, "warning");
+    EXPECT_EQ(load(env("CC_LOG_LEVEL", "warn")).log_level, "warn");
+    load_error(env("CC_LOG_LEVEL", "loud"));
+}
+
+TEST(ConfigEnvironment, SecretVariablesAreWipedAndUnset) {
+    const std::string value = long_token;
+    ::setenv("CC_ADMIN_TOKEN", value.c_str(), 1);
+    ::setenv("CC_LOG_LEVEL_UNRELATED_TEST", "kept", 1);
+    char* stored = ::getenv("CC_ADMIN_TOKEN");
+    ASSERT_NE(stored, nullptr);
+    scrub_secret_environment();
+    EXPECT_EQ(::getenv("CC_ADMIN_TOKEN"), nullptr);
+    EXPECT_STREQ(::getenv("CC_LOG_LEVEL_UNRELATED_TEST"), "kept");
+    ::unsetenv("CC_LOG_LEVEL_UNRELATED_TEST");
 }

@@ -2,20 +2,22 @@
 #include <functional>
 
 #include "cc/http/router.hpp"
+#include "cc/ops/readiness.hpp"
 
 namespace cc::api {
 
-/// @brief GET /healthz (alive), GET /readyz (storage ready, not draining), GET /metrics.
+/// @brief GET /healthz (alive), GET /readyz (storage ready, not draining; the body says
+/// which check failed), GET /metrics.
 class ops_api {
 public:
-    /// @param ready true when the service can take traffic; throws or returns false otherwise
-    explicit ops_api(std::function<bool()> ready);
+    /// @param ready the readiness state; must not block (ops::readiness::report does not)
+    explicit ops_api(std::function<ops::readiness_report()> ready);
 
     void register_health(web::router& routes);
     void register_metrics(web::router& routes);
 
 private:
-    std::function<bool()> ready_;
+    std::function<ops::readiness_report()> ready_;
 };
 
 }  // namespace cc::api

@@ -1,8 +1,11 @@
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "cc/auth/failure_throttle.hpp"
 
 namespace cc::auth {
 
@@ -22,7 +25,16 @@ public:
     /// @brief The non-secret id of a token: `adm_` + the first 8 hex digits of its SHA-256.
     static std::string token_id(std::string_view token);
 
+    /// @brief Repeated failures are answered through `throttle` (null: at once).
+    void set_throttle(failure_throttle* throttle) noexcept { throttle_ = throttle; }
+
+    /// @brief Delivers the answer to a failed authentication: at once, or later when the
+    /// client's address keeps failing. A request without credentials (nothing guessed)
+    /// and a disabled admin API (nothing to guess) are never delayed.
+    void answer_failure(const std::string& client_ip, bool credentials_sent, std::function<void()> answer) const;
+
 private:
+    failure_throttle* throttle_ = nullptr;
     struct entry {
         std::string hash;  ///< raw SHA-256 bytes of the token
         std::string id;

@@ -47,6 +47,8 @@ struct settings {
     std::vector<std::string> trusted_proxies;
     int retention_days = 400;
     std::string leak_report_keys_file;  ///< GitHub secret-scanning keys; empty: POST /__cc/leaks is 404
+    int admin_failure_delay_ms = 250;  ///< first delay of repeated failed admin auths per address; 0: off
+    std::vector<std::string> warnings;  ///< found while loading (a secret on the command line); logged at start-up
 };
 
 /// @brief A setting that failed to parse or check; `what()` is one line naming it.
@@ -80,5 +82,17 @@ settings load(const sources& from);
 
 /// @brief The CC_* variables of this process's environment.
 std::map<std::string, std::string> process_environment();
+
+/// @brief Shortest admin token accepted: 32 characters (e.g. `openssl rand -hex 32` gives 64).
+inline constexpr std::size_t min_admin_token_length = 32;
+
+/// @brief True for a setting that holds a secret (an admin token, a database URL): it
+/// also reads from a file (`<name>_file`, `CC_<NAME>_FILE`, `--<name>-file`), and its
+/// value is never quoted in an error.
+bool is_secret_setting(const std::string& name);
+
+/// @brief Overwrites the values of the secret CC_* variables in this process's
+/// environment block (what /proc/PID/environ shows) and unsets them, once read.
+void scrub_secret_environment();
 
 }  // namespace cc::config

@@ -37,6 +37,9 @@ public:
     /// @brief Matches a path (without its query string).
     route_match match(bhttp::verb method, std::string_view path) const;
 
+    /// @brief The routes in the order they were added (metrics export each from start-up).
+    const std::vector<route>& routes() const noexcept { return routes_; }
+
 private:
     std::vector<route> routes_;
 };

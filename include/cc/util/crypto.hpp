@@ -22,4 +22,8 @@ std::string to_hex(const std::uint8_t* data, std::size_t size);
 /// never on where they first differ.
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
+/// @brief Overwrites a secret's bytes (OPENSSL_cleanse, which the optimizer cannot drop)
+/// and empties the string, so a hashed token does not linger in the heap.
+void cleanse(std::string& secret) noexcept;
+
 }  // namespace cc::util

@@ -276,6 +276,7 @@ sqlite_storage::sqlite_storage(const connection_options& options) {
     writer_.db->exec("PRAGMA wal_autocheckpoint = 0");
     admin_.db = std::make_unique<database>(options);
     reader_.db = std::make_unique<database>(options);
+    probe_.db = std::make_unique<database>(options);
 }
 
 std::unique_ptr<admin_transaction> sqlite_storage::begin_admin(bool write) {
@@ -392,8 +393,8 @@ void sqlite_storage::save_last_used(std::span<const last_used_update> updates) {
 }
 
 void sqlite_storage::check() {
-    std::lock_guard lock(reader_.mutex);
-    statement_scope s(reader_.db->prepared("SELECT version FROM registry_version WHERE id = 1"));
+    std::lock_guard lock(probe_.mutex);
+    statement_scope s(probe_.db->prepared("SELECT version FROM registry_version WHERE id = 1"));
     if (!s->step()) {
         throw storage_error("registry_version row is missing", SQLITE_CORRUPT);
     }

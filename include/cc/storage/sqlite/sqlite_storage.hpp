@@ -49,6 +49,7 @@ private:
     connection writer_;  ///< event inserts (group commit)
     connection admin_;   ///< admin transactions, last-used writes, purges
     connection reader_;  ///< listings and loads; WAL lets it read while others write
+    connection probe_;   ///< readiness checks only, so a long listing never delays them
 };
 
 }  // namespace cc::storage::sqlite
