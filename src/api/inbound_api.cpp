@@ -27,8 +27,12 @@ inbound_api::inbound_api(intake::intake_service& intake) : intake_(intake) {}
 
 intake::inbound_call inbound_api::call_of(web::request_context& ctx) {
     intake::inbound_call call;
-    // Only the header carries a key: a key in the query string is never read.
-    if (const auto key = ctx.req["X-CC-Api-Key"]; !key.empty()) call.api_key = std::string(key.data(), key.size());
+    if (auto* key = std::any_cast<keys::key_lookup>(&ctx.route_state)) {
+        call.identified = std::move(*key);  // check_key accepted it from the header block
+    } else if (const auto key = ctx.req["X-CC-Api-Key"]; !key.empty()) {
+        // Only the header carries a key: a key in the query string is never read.
+        call.api_key = std::string(key.data(), key.size());
+    }
     call.host = header(ctx.req, web::bhttp::field::host);
     call.content_type = header(ctx.req, web::bhttp::field::content_type);
     call.body = std::move(ctx.req.body());
@@ -40,7 +44,23 @@ intake::inbound_call inbound_api::call_of(web::request_context& ctx) {
     return call;
 }
 
+std::optional<web::response> inbound_api::check_key(web::request_context& ctx) {
+    intake::inbound_call call;
+    if (const auto key = ctx.req["X-CC-Api-Key"]; !key.empty()) call.api_key = std::string(key.data(), key.size());
+    call.host = header(ctx.req, web::bhttp::field::host);
+    call.client_ip = ctx.client_ip;
+    call.on_identified = [&ctx](const keys::key_state& key) {
+        ctx.log_domain = key.domain;
+        ctx.log_key_prefix = key.prefix;
+    };
+    auto key = intake_.identify(call);
+    if (!key.ok()) return web::error_response(ctx, key.error());
+    ctx.route_state = std::move(key.value());
+    return std::nullopt;
+}
+
 void inbound_api::register_routes(web::router& routes) {
+    const auto check = [this](web::request_context& ctx) { return check_key(ctx); };
     routes.add(web::bhttp::verb::post, "/__cc/inbound", single_body_limit,
                [this](web::request_context& ctx, web::responder done) {
                    const auto request_id = ctx.request_id;
@@ -51,7 +71,8 @@ void inbound_api::register_routes(web::router& routes) {
                        done(web::json_response(receipt.status == "accepted" ? status::accepted : status::ok,
                                                {{"status", receipt.status}, {"event_id", receipt.event_id}}, version));
                    });
-               });
+               },
+               check);
     routes.add(web::bhttp::verb::post, "/__cc/inbound/batch", batch_body_limit,
                [this](web::request_context& ctx, web::responder done) {
                    const auto request_id = ctx.request_id;
@@ -73,7 +94,8 @@ void inbound_api::register_routes(web::router& routes) {
                                                 {"results", std::move(results)}},
                                                version));
                    });
-               });
+               },
+               check);
 }
 
 }  // namespace cc::api

@@ -58,7 +58,7 @@ std::string intake_service::new_event_id() {
     return "evt_" + util::random_base62(random_, 24);
 }
 
-util::outcome<intake_service::authorized> intake_service::admit(const inbound_call& call) {
+util::outcome<keys::key_lookup> intake_service::identify(const inbound_call& call) const {
     if (!call.api_key) {
         return auth_failure("missing_api_key", "The X-CC-Api-Key header is required.");
     }
@@ -90,6 +90,20 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
     if (addressed && *addressed != state.domain) {
         return auth_failure("domain_mismatch", "This key belongs to another domain than the request's host.");
     }
+    return std::move(*found);
+}
+
+util::outcome<intake_service::authorized> intake_service::admit(inbound_call& call) {
+    // The key was normally identified from the header block already (before the body was
+    // read); identify it here only for a call that did not go through that check.
+    if (!call.identified) {
+        auto identified = identify(call);
+        if (!identified.ok()) return identified.error();
+        call.identified = std::move(identified.value());
+    }
+    auto found = std::move(call.identified);
+    call.identified.reset();
+    const auto now = clock_.now_ms();
     const auto limit = rate_limits_.find(found->plan);
     if (limit != rate_limits_.end()) {
         util::millis retry_ms = 0;

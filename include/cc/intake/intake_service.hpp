@@ -23,6 +23,9 @@ struct inbound_call {
     std::string client_ip;
     /// @brief Told which key made the call once it is known (for the access log).
     std::function<void(const keys::key_state&)> on_identified;
+    /// @brief The key, when identify() already accepted it for this call (from the header
+    /// block, before the body was read); receive_* then do not look it up again.
+    std::optional<keys::key_lookup> identified;
 };
 
 /// @brief One event's result: "accepted" or "duplicate", with its event_id.
@@ -58,6 +61,13 @@ public:
     intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
                    util::random_source& random, std::map<std::string, config::rate_limit> rate_limits);
 
+    /// @brief The key checks that need only the request's headers, in the contract's order:
+    /// missing, malformed or bad checksum, unknown, revoked, expired, domain mismatch.
+    /// Reads memory only (the key index); counts auth failures. The HTTP layer calls it
+    /// right after the header block, so a request without a valid key is answered before
+    /// its body is read; receive_* call it for a call that did not pass it yet.
+    util::outcome<keys::key_lookup> identify(const inbound_call& call) const;
+
     void receive_one(inbound_call call, reply<event_receipt> done);
     void receive_batch(inbound_call call, reply<batch_receipt> done);
 
@@ -69,7 +79,7 @@ private:
         keys::key_lookup key;
         util::millis now = 0;
     };
-    util::outcome<authorized> admit(const inbound_call& call);
+    util::outcome<authorized> admit(inbound_call& call);
     std::string new_event_id();
 
     keys::key_registry& registry_;
