@@ -319,20 +319,22 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
         request_context ctx{req, std::move(request_id), client_address(peer, req, env.options.trusted_proxies), match.pattern,
                             std::move(match.params), {}, {}, {}, {}};
 
-        // Decide what can be decided from the head before reading any of the body: the
-        // route's own check (the inbound key), then a declared length over the limit.
+        // Decide what can be decided from the head before reading any of the body: a
+        // declared length over the limit, then the route's own check (the inbound key).
         std::optional<response> early;
-        if (match.found && match.found->check) early = match.found->check(ctx);
-        if (!early && parser.content_length() && *parser.content_length() > match.body_limit) {
+        bool too_big = false;
+        if (parser.content_length() && *parser.content_length() > match.body_limit) {
             early = error_response(ctx, too_large(match.body_limit));
+            too_big = true;
         }
+        if (!early && match.found && match.found->check) early = match.found->check(ctx);
         if (early) {
-            // Answered without reading the body. A small declared body is read and dropped
-            // afterwards to keep the connection; anything else ends it.
+            // Answered without reading the body. After a check's answer, a small declared body
+            // is read and dropped to keep the connection; a 413 or anything larger ends it.
             const auto remaining = parser.is_done() ? 0 : parser.content_length_remaining().value_or(max_discard_bytes + 1);
             const bool waits_for_continue = beast::iequals(req[http::field::expect], "100-continue");
-            const bool keep = req.keep_alive() && !env.draining && !slot.evicted && remaining <= max_discard_bytes &&
-                              (remaining == 0 || !waits_for_continue);
+            const bool keep = !too_big && req.keep_alive() && !env.draining && !slot.evicted &&
+                              remaining <= max_discard_bytes && (remaining == 0 || !waits_for_continue);
             co_await send(stream, env, req, *early, ctx.request_id, keep, ec);
             log_access(ctx, *early, std::string_view(req.method_string().data(), req.method_string().size()),
                        duration<double>(steady_clock::now() - started).count());

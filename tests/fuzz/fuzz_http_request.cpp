@@ -43,10 +43,8 @@ namespace http = boost::beast::http;
 using cc::web::bhttp::verb;
 
 constexpr std::size_t header_limit = 16 * 1024;
-// As connection.cpp: the bounded connection buffer, and the small declared bodies read and
-// dropped after an early answer.
+// As connection.cpp: the bounded connection buffer.
 constexpr std::size_t buffer_limit = header_limit + 2 * cc::web::max_chunk_header_bytes;
-constexpr std::size_t max_discard = 64 * 1024;
 
 [[noreturn]] void broken(const char* rule, std::string_view detail = {}) {
     std::fprintf(stderr, "http rule broken: %s [%.*s]\n", rule, static_cast<int>(detail.size()), detail.data());
@@ -343,16 +341,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)req.keep_alive();
 
         if (parser.content_length() && *parser.content_length() > match.body_limit) {
-            // 413 from the declared length; a small body is read and dropped, else close.
-            const auto declared = *parser.content_length();
-            if (declared > max_discard) break;
-            while (buffer.size() < declared && arrive()) {
-            }
-            if (buffer.size() < declared) break;
-            buffer.erase(0, declared);
-            served.push_back({method, declared});
-            if (!req.keep_alive()) break;
-            continue;
+            break;  // 413 from the declared length, before any body byte; the server closes
         }
         if (!parser.is_done()) {
             parser.body_limit(match.body_limit);
