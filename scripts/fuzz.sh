@@ -66,10 +66,13 @@ for target in "${targets[@]}"; do
   set +e
   parallel=()
   if ((jobs > 1)); then parallel=(-jobs="$jobs" -workers="$jobs"); fi
+  # A target's dictionary (tests/fuzz/<target>.dict), when it has one.
+  dict=()
+  if [[ -f "$root/tests/fuzz/$target.dict" ]]; then dict=(-dict="$root/tests/fuzz/$target.dict"); fi
   (cd "$work" && "$root/$dir/$target" corpus \
       -max_total_time="$seconds" -max_len="${max_len[$target]:-4096}" \
       -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      "${parallel[@]}" -artifact_prefix="$work/") >"$log" 2>&1
+      "${parallel[@]}" "${dict[@]}" -artifact_prefix="$work/") >"$log" 2>&1
   code=$?
   set -e
   # With -jobs each worker writes fuzz-N.log (and the main log repeats them): count workers only.

@@ -25,20 +25,13 @@ nlohmann::json failure_json(const util::failure& f) {
 
 inbound_api::inbound_api(intake::intake_service& intake) : intake_(intake) {}
 
-intake::inbound_call inbound_api::call_of(web::request_context& ctx) {
+intake::inbound_call inbound_api::header_call(web::request_context& ctx) {
     intake::inbound_call call;
     // Only the header carries a key: a key in the query string is never read.
     if (const auto key = ctx.req["X-CC-Api-Key"]; !key.empty()) call.api_key = std::string(key.data(), key.size());
     call.host = header(ctx.req, web::bhttp::field::host);
-    call.content_type = header(ctx.req, web::bhttp::field::content_type);
-    // Every Content-Encoding line counts: two lines are a list of codings, as one line with a comma.
-    for (auto [it, end] = ctx.req.equal_range(web::bhttp::field::content_encoding); it != end; ++it) {
-        if (!call.content_encoding.empty()) call.content_encoding += ",";
-        call.content_encoding.append(it->value().data(), it->value().size());
-    }
     const auto target = ctx.req.target();
     call.query = std::string(web::split_target(std::string_view(target.data(), target.size())).second);
-    call.body = std::move(ctx.req.body());
     call.client_ip = ctx.client_ip;
     call.request_id = ctx.request_id;
     // A browser announces itself with Origin (cross-origin and POST) or Sec-Fetch-Site
@@ -64,7 +57,30 @@ intake::inbound_call inbound_api::call_of(web::request_context& ctx) {
     return call;
 }
 
+intake::inbound_call inbound_api::call_of(web::request_context& ctx) {
+    auto call = header_call(ctx);
+    if (auto* key = std::any_cast<keys::key_lookup>(&ctx.route_state)) {
+        call.identified = std::move(*key);  // check_key accepted it from the header block
+    }
+    call.content_type = header(ctx.req, web::bhttp::field::content_type);
+    // Every Content-Encoding line counts: two lines are a list of codings, as one line with a comma.
+    for (auto [it, end] = ctx.req.equal_range(web::bhttp::field::content_encoding); it != end; ++it) {
+        if (!call.content_encoding.empty()) call.content_encoding += ",";
+        call.content_encoding.append(it->value().data(), it->value().size());
+    }
+    call.body = std::move(ctx.req.body());
+    return call;
+}
+
+std::optional<web::response> inbound_api::check_key(web::request_context& ctx) {
+    auto key = intake_.identify(header_call(ctx));
+    if (!key.ok()) return web::error_response(ctx, key.error());
+    ctx.route_state = std::move(key.value());
+    return std::nullopt;
+}
+
 void inbound_api::register_routes(web::router& routes) {
+    const auto check = [this](web::request_context& ctx) { return check_key(ctx); };
     routes.add(web::bhttp::verb::post, "/__cc/inbound", single_body_limit,
                [this](web::request_context& ctx, web::responder done) {
                    const auto request_id = ctx.request_id;
@@ -75,7 +91,8 @@ void inbound_api::register_routes(web::router& routes) {
                        done(web::json_response(receipt.status == "accepted" ? status::accepted : status::ok,
                                                {{"status", receipt.status}, {"event_id", receipt.event_id}}, version));
                    });
-               });
+               },
+               check);
     routes.add(web::bhttp::verb::post, "/__cc/inbound/batch", batch_body_limit,
                [this](web::request_context& ctx, web::responder done) {
                    const auto request_id = ctx.request_id;
@@ -97,7 +114,8 @@ void inbound_api::register_routes(web::router& routes) {
                                                 {"results", std::move(results)}},
                                                version));
                    });
-               });
+               },
+               check);
 }
 
 }  // namespace cc::api

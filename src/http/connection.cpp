@@ -7,6 +7,7 @@
 
 #include <boost/beast/ssl.hpp>
 
+#include "cc/http/framing.hpp"
 #include "cc/http/request_id.hpp"
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
@@ -38,25 +39,6 @@ auto async_handle(const handler& h, request_context& ctx, Token&& token) {
             });
         },
         token);
-}
-
-/// @brief The client's address: the peer, or what a trusted proxy says it forwarded for.
-std::string client_address(const std::string& peer, const request& req, const std::vector<std::string>& trusted) {
-    if (trusted.empty() || std::find(trusted.begin(), trusted.end(), peer) == trusted.end()) return peer;
-    const auto header = req["X-Forwarded-For"];
-    if (header.empty()) return peer;
-    // The right-most address not itself a trusted proxy is the one a proxy of ours saw.
-    std::string_view list(header.data(), header.size());
-    while (!list.empty()) {
-        const auto comma = list.rfind(',');
-        auto item = comma == std::string_view::npos ? list : list.substr(comma + 1);
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-        if (!item.empty() && std::find(trusted.begin(), trusted.end(), item) == trusted.end()) return std::string(item);
-        if (comma == std::string_view::npos) break;
-        list = list.substr(0, comma);
-    }
-    return peer;
 }
 
 /// @brief The size of a request's header block as sent (start line and fields).
@@ -109,13 +91,174 @@ net::awaitable<void> linger_close(Stream& stream) {
 }
 
 
+/// @brief What one connection may buffer besides a request's body: its header block, one
+/// chunk-size line, and what a client pipelines meanwhile. A fixed bound, so no client can
+/// make us hold more than its route's body limit plus this.
+std::size_t buffer_limit(const server_options& options) {
+    return static_cast<std::size_t>(options.max_header_bytes) + 2 * max_chunk_header_bytes;
+}
+
+/// @brief Room for one read into a bounded buffer.
+std::size_t read_room(const beast::flat_buffer& buffer) {
+    return std::min<std::size_t>(4096, buffer.max_size() - buffer.size());
+}
+
+/// @brief Declared-body bytes we read and drop after answering early, to keep the
+/// connection; a larger body ends the connection instead of being read.
+constexpr std::size_t max_discard_bytes = 64 * 1024;
+
+/// @brief A 413 that states the route's limit, whether the length was declared or the
+/// chunked body ran over it.
+util::failure too_large(std::size_t limit) {
+    return {"payload_too_large", "The body exceeds this endpoint's limit of " + std::to_string(limit) + " bytes.", {}};
+}
+
+/// @brief A request refused from its head: why, and how to answer.
+struct refusal {
+    util::failure failure;
+    std::string request_id;
+    unsigned version = 11;
+};
+
+/// @brief Answers a request that cannot be served and ends the connection (framing
+/// errors, oversized heads): the answer first, then a lingering close.
+/// (Arguments of co_awaited calls are named objects throughout this file: GCC 12
+/// mishandles some temporaries that live across a suspension.)
+template <typename Stream>
+net::awaitable<void> refuse(Stream& stream, const connection_env& env, const refusal& refused) {
+    beast::error_code ec;
+    const auto& failure = refused.failure;
+    const auto& request_id = refused.request_id;
+    auto res = error_response(request_id, refused.version, failure);
+    res.set("X-Request-Id", request_id);
+    res.keep_alive(false);
+    beast::get_lowest_layer(stream).expires_after(milliseconds(env.options.body_timeout_ms));
+    co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+    if (ops::should_log(spdlog::level::info)) {
+        ops::log(spdlog::level::info, "request refused",
+                 {{"request_id", request_id}, {"status", res.result_int()}, {"error", failure.code}});
+    }
+    co_await linger_close(stream);
+}
+
+/// @brief Reads and drops `remaining` body bytes (buffered ones first); false when the
+/// client does not send them in time.
+template <typename Stream>
+net::awaitable<bool> discard_body(Stream& stream, beast::flat_buffer& buffer, std::size_t remaining,
+                                  const connection_env& env) {
+    beast::error_code ec;
+    const auto buffered = std::min(remaining, buffer.size());
+    buffer.consume(buffered);
+    remaining -= buffered;
+    beast::get_lowest_layer(stream).expires_after(milliseconds(env.options.body_timeout_ms));
+    std::array<char, 4096> sink;
+    while (remaining > 0) {
+        const auto n = co_await stream.async_read_some(net::buffer(sink.data(), std::min(remaining, sink.size())),
+                                                       redirect_error(use_awaitable, ec));
+        if (ec) co_return false;
+        remaining -= n;
+    }
+    co_return true;
+}
+
+/// @brief Where a request's head went: on to the body and the handler, refused (answer
+/// the refusal, then close), or gone (the client left or timed out: nothing to answer).
+enum class head_result { ok, refused, gone };
+
+/// @brief Reads one request's header block into `buffer` and parses it with `parser`:
+/// leading empty lines are skipped (RFC 9112 §2.2), the raw block is checked for what
+/// Beast accepts but must not (obs-fold, bare CR/LF), and the parsed head for the framing
+/// rules (check_request_head). A refusal is described in `refused` for the caller to answer.
+template <typename Stream>
+net::awaitable<head_result> read_head(Stream& stream, beast::flat_buffer& buffer,
+                                      http::request_parser<http::string_body>& parser, const connection_env& env,
+                                      refusal& refused) {
+    beast::error_code ec;
+    const auto max_header = static_cast<std::size_t>(env.options.max_header_bytes);
+    auto view = [&buffer] {
+        return std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size());
+    };
+    const auto refuse_with = [&refused](std::string code, std::string message, unsigned version) {
+        refused.failure = util::failure{std::move(code), std::move(message), {}};
+        if (refused.request_id.empty()) refused.request_id = new_request_id();
+        refused.version = version;
+        return head_result::refused;
+    };
+    std::size_t scanned = 0;
+    head_scan scan;
+    for (;;) {
+        // RFC 9112 §2.2: ignore empty lines before the request line.
+        while (scanned == 0 && view().starts_with("\r\n")) buffer.consume(2);
+        if (!(scanned == 0 && view() == "\r")) {  // half of an empty line: wait for the rest
+            scan = scan_head(view(), scanned > 3 ? scanned - 3 : 0);
+            if (scan.error || scan.end != std::string_view::npos) break;
+            scanned = buffer.size();
+        }
+        if (scanned > max_header) {
+            co_return refuse_with("request_header_fields_too_large", "The request headers are too large.", 11);
+        }
+        const auto room = read_room(buffer);
+        const auto n = co_await stream.async_read_some(buffer.prepare(room), redirect_error(use_awaitable, ec));
+        if (ec) co_return head_result::gone;  // timeout or the client went away mid-head: nothing to answer
+        buffer.commit(n);
+    }
+    if (!scan.error) scan.error = check_head_bytes(view().substr(0, scan.end));
+    if (scan.error) co_return refuse_with(scan.error->code, scan.error->message, 11);
+    const auto used = parser.put(net::buffer(buffer.data().data(), scan.end), ec);
+    buffer.consume(used);
+    if (!ec && !parser.is_header_done()) ec = http::error::partial_message;
+    if (!ec && header_bytes(parser.get()) > max_header) ec = http::error::header_limit;
+    if (ec == http::error::header_limit) {
+        co_return refuse_with("request_header_fields_too_large", "The request headers are too large.", 11);
+    }
+    const unsigned version = parser.get().version() == 10 ? 10 : 11;
+    if (ec) {
+        // Two different Content-Lengths, an overflowing one, a bad field name...: Beast's
+        // own refusals, answered like ours (RFC 9112 §6.3: 400, then close).
+        co_return refuse_with("bad_request", "The request is not valid HTTP/1.1 (" + ec.message() + ").", version);
+    }
+    auto e = check_request_head(parser.get());
+    if (!e && parser.get().count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
+        e = framing_error{"bad_request", "The Transfer-Encoding header is not valid."};  // never guess a body's end
+    }
+    if (e) {
+        const auto incoming = parser.get()["X-Request-Id"];
+        if (is_valid_request_id(std::string_view(incoming.data(), incoming.size()))) refused.request_id = std::string(incoming);
+        co_return refuse_with(e->code, e->message, version);
+    }
+    co_return head_result::ok;
+}
+
+/// @brief Writes a response with the connection's common headers; HEAD gets the headers
+/// GET would, without the body.
+template <typename Stream>
+net::awaitable<void> send(Stream& stream, const connection_env& env, const request& req, response& res,
+                          const std::string& request_id, bool keep_alive, beast::error_code& ec) {
+    res.version(req.version());
+    res.set("X-Request-Id", request_id);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    if (req.method() == http::verb::head) {
+        const auto length = res.body().size();
+        res.body().clear();
+        res.content_length(length);
+    }
+    beast::get_lowest_layer(stream).expires_after(milliseconds(env.options.body_timeout_ms));
+    co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+}
+
+/// @brief Body-read errors that mean the client left or was too slow: nothing to answer.
+bool client_gone(const beast::error_code& ec) {
+    return routine_error(ec) || ec == http::error::partial_message;
+}
+
 /// @brief The request loop over a plain or TLS stream.
 template <typename Stream>
 net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, const connection_env& env,
                                     connection_slot& slot) {
     auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::error_code ec;
-    beast::flat_buffer buffer;
+    beast::flat_buffer buffer(buffer_limit(env.options));
     // A new connection gets the header timeout once, from its start (TLS handshake
     // included) to the end of its first request's header: a late first byte does not
     // buy a slow client a second period.
@@ -128,12 +271,13 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
             slot.idle = true;
             // Draining ends idle connections, but not one whose next request is already here.
             if (env.draining && tcp_layer.socket().available(ec) == 0) break;
+            if (slot.evicted) break;  // chosen to make room for a newer connection
             if (first_deadline) {
                 tcp_layer.expires_at(*first_deadline);
             } else {
                 tcp_layer.expires_after(milliseconds(env.options.idle_timeout_ms));
             }
-            const auto n = co_await stream.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
+            const auto n = co_await stream.async_read_some(buffer.prepare(read_room(buffer)), redirect_error(use_awaitable, ec));
             if (ec == net::error::operation_aborted && tcp_layer.socket().is_open()) {
                 // Cancelled by a drain or to make room: if a request arrived meanwhile, serve it.
                 beast::error_code ignored;
@@ -158,72 +302,99 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
         } else {
             tcp_layer.expires_after(milliseconds(env.options.header_timeout_ms));
         }
-        co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
+        refusal refused_head;
+        const auto head = co_await read_head(stream, buffer, parser, env, refused_head);
+        if (head == head_result::refused) co_await refuse(stream, env, refused_head);
+        if (head != head_result::ok) break;
         const auto started = steady_clock::now();
-        std::string request_id;
-        if (!ec && header_bytes(parser.get()) > static_cast<std::size_t>(env.options.max_header_bytes)) {
-            ec = http::error::header_limit;
-        }
-        if (ec) {
-            if (ec == http::error::header_limit) {
-                request_id = new_request_id();
-                auto res = error_response(request_id, 11,
-                                          {"request_header_fields_too_large", "The request headers are too large.", {}});
-                res.set("X-Request-Id", request_id);
-                res.keep_alive(false);
-                tcp_layer.expires_after(milliseconds(env.options.body_timeout_ms));
-                co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
-                co_await linger_close(stream);
-            } else if (!routine_error(ec) && ec != http::error::partial_message) {
-                request_id = new_request_id();
-                auto res = error_response(request_id, 11, {"bad_request", "The request is not valid HTTP/1.1.", {}});
-                res.set("X-Request-Id", request_id);
-                res.keep_alive(false);
-                tcp_layer.expires_after(milliseconds(env.options.body_timeout_ms));
-                co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
-                co_await linger_close(stream);
-            }
-            break;
-        }
 
-        auto& header = parser.get();
-        const auto incoming_id = header["X-Request-Id"];
-        request_id = is_valid_request_id(std::string_view(incoming_id.data(), incoming_id.size()))
-                         ? std::string(incoming_id)
-                         : new_request_id();
-        const auto [path, query] = split_target(std::string_view(header.target().data(), header.target().size()));
-        auto match = env.routes.match(header.method(), path);
+        // The request stays in the parser, which reads the body into it.
+        auto& req = parser.get();
+        const auto incoming_id = req["X-Request-Id"];
+        std::string request_id = is_valid_request_id(std::string_view(incoming_id.data(), incoming_id.size()))
+                                     ? std::string(incoming_id)
+                                     : new_request_id();
+        const auto [path, query] = split_target(std::string_view(req.target().data(), req.target().size()));
+        auto match = env.routes.match(req.method(), path);
+        request_context ctx{req, std::move(request_id), client_address(peer, req, env.options.trusted_proxies), match.pattern,
+                            std::move(match.params), {}, {}, {}, {}};
 
-        // Refuse an oversized body from its declared length, before reading any of it.
-        std::optional<util::failure> early;
+        // Decide what can be decided from the head before reading any of the body: a
+        // declared length over the limit, then the route's own check (the inbound key).
+        std::optional<response> early;
+        bool too_big = false;
         if (parser.content_length() && *parser.content_length() > match.body_limit) {
-            early = util::failure{"payload_too_large",
-                                  "The body exceeds this endpoint's limit of " + std::to_string(match.body_limit) + " bytes.",
-                                  {}};
+            early = error_response(ctx, too_large(match.body_limit));
+            too_big = true;
         }
-        if (!early && !parser.is_done()) {
-            if (beast::iequals(header[http::field::expect], "100-continue")) {
-                http::response<http::empty_body> go_on{http::status::continue_, header.version()};
+        if (!early && match.found && match.found->check) early = match.found->check(ctx);
+        if (early) {
+            // Answered without reading the body. After a check's answer, a small declared body
+            // is read and dropped to keep the connection; a 413 or anything larger ends it.
+            const auto remaining = parser.is_done() ? 0 : parser.content_length_remaining().value_or(max_discard_bytes + 1);
+            const bool waits_for_continue = beast::iequals(req[http::field::expect], "100-continue");
+            const bool keep = !too_big && req.keep_alive() && !env.draining && !slot.evicted &&
+                              remaining <= max_discard_bytes && (remaining == 0 || !waits_for_continue);
+            co_await send(stream, env, req, *early, ctx.request_id, keep, ec);
+            log_access(ctx, *early, std::string_view(req.method_string().data(), req.method_string().size()),
+                       duration<double>(steady_clock::now() - started).count());
+            if (ec) break;
+            if (!keep) {
+                co_await linger_close(stream);
+                break;
+            }
+            if (remaining > 0) {
+                const bool discarded = co_await discard_body(stream, buffer, remaining, env);
+                if (!discarded) break;
+            }
+            continue;
+        }
+
+        std::optional<util::failure> refused;
+        if (!parser.is_done()) {
+            if (beast::iequals(req[http::field::expect], "100-continue")) {
+                http::response<http::empty_body> go_on{http::status::continue_, req.version()};
                 tcp_layer.expires_after(milliseconds(env.options.body_timeout_ms));
                 co_await http::async_write(stream, go_on, redirect_error(use_awaitable, ec));
                 if (ec) break;
             }
             parser.body_limit(match.body_limit);
+            // Trailer fields never become request fields (RFC 9110 §6.5.1): remember how many
+            // fields the head had and drop what the trailer adds.
+            const bool chunked = parser.chunked();
+            const auto head_fields = chunked ? static_cast<std::size_t>(std::distance(req.begin(), req.end())) : 0;
+            bool chunk_line_too_long = false;
+            auto on_chunk_header = [&chunk_line_too_long](std::uint64_t, beast::string_view extensions, beast::error_code& chunk_ec) {
+                // Beast buffers the whole chunk-size line; bound it (the buffer's own limit is the backstop).
+                if (extensions.size() > max_chunk_header_bytes) {
+                    chunk_line_too_long = true;
+                    chunk_ec = http::error::bad_chunk_extension;
+                }
+            };
+            parser.on_chunk_header(on_chunk_header);
             tcp_layer.expires_after(milliseconds(env.options.body_timeout_ms));
             co_await http::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
             if (ec == http::error::body_limit) {
-                early = util::failure{"payload_too_large", "The body exceeds this endpoint's limit.", {}};
-            } else if (ec) {
+                refused = too_large(match.body_limit);
+            } else if (chunk_line_too_long || ec == http::error::buffer_overflow) {
+                refused = util::failure{"bad_request",
+                                        "A chunk-size line and its extensions are limited to " +
+                                            std::to_string(max_chunk_header_bytes) + " bytes.",
+                                        {}};
+            } else if (ec && client_gone(ec)) {
                 break;  // timeout or the client went away: nothing to answer
+            } else if (ec) {
+                refused = util::failure{"bad_request", "The request body is not validly framed (" + ec.message() + ").", {}};
+            } else if (chunked) {
+                auto it = req.begin();
+                std::advance(it, static_cast<std::ptrdiff_t>(head_fields));
+                while (it != req.end()) it = req.erase(it);
             }
         }
 
-        request req = parser.release();
-        request_context ctx{req, request_id, client_address(peer, req, env.options.trusted_proxies), match.pattern,
-                            std::move(match.params), {}, {}, {}};
         response res;
-        if (early) {
-            res = error_response(ctx, *early);
+        if (refused) {
+            res = error_response(ctx, *refused);
             close_after = true;
         } else if (!match.found) {
             if (match.allow.empty()) {
@@ -237,20 +408,14 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
             res = co_await async_handle(match.found->handle, ctx, use_awaitable);
         }
 
-        res.version(req.version());
-        res.set("X-Request-Id", request_id);
-        close_after = close_after || !req.keep_alive() || env.draining;
-        res.keep_alive(!close_after);
-        res.prepare_payload();
-        tcp_layer.expires_after(milliseconds(env.options.body_timeout_ms));
-        co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+        close_after = close_after || !req.keep_alive() || env.draining || slot.evicted;
+        co_await send(stream, env, req, res, ctx.request_id, !close_after, ec);
         log_access(ctx, res, std::string_view(req.method_string().data(), req.method_string().size()), duration<double>(steady_clock::now() - started).count());
         if (ec) break;
         if (close_after) {
             co_await linger_close(stream);
         }
     }
-
 }
 
 }  // namespace

@@ -44,6 +44,8 @@ bhttp::status status_for(const std::string& code) {
         {"rate_limited", bhttp::status::too_many_requests},
         {"request_header_fields_too_large", bhttp::status::request_header_fields_too_large},
         {"unavailable", bhttp::status::service_unavailable},
+        {"not_implemented", bhttp::status::not_implemented},
+        {"http_version_not_supported", bhttp::status::http_version_not_supported},
     };
     const auto it = statuses.find(code);
     return it == statuses.end() ? bhttp::status::internal_server_error : it->second;

@@ -1,5 +1,7 @@
 #include "cc/http/router.hpp"
 
+#include <algorithm>
+
 namespace cc::web {
 namespace {
 
@@ -43,18 +45,23 @@ bool matches(std::string_view pattern, std::string_view path, std::vector<std::p
 
 }  // namespace
 
-void router::add(bhttp::verb method, std::string pattern, std::size_t body_limit, handler h) {
-    routes_.push_back({method, std::move(pattern), body_limit, std::move(h)});
+void router::add(bhttp::verb method, std::string pattern, std::size_t body_limit, handler h, header_check check) {
+    routes_.push_back({method, std::move(pattern), body_limit, std::move(h), std::move(check)});
 }
 
 route_match router::match(bhttp::verb method, std::string_view path) const {
     route_match result;
     result.pattern = "unmatched";
     result.body_limit = unmatched_body_limit;
+    // One trailing slash names the same resource: "/__cc/inbound/" is "/__cc/inbound".
+    if (path.size() > 1 && path.ends_with('/')) path.remove_suffix(1);
+    // HEAD is GET without the body (RFC 9110 §9.3.2), unless a route takes HEAD itself.
+    const bool head = method == bhttp::verb::head &&
+                      std::none_of(routes_.begin(), routes_.end(), [](const route& r) { return r.method == bhttp::verb::head; });
     std::vector<std::pair<std::string, std::string>> params;
     for (const auto& r : routes_) {
         if (!matches(r.pattern, path, params)) continue;
-        if (r.method == method) {
+        if (r.method == method || (head && r.method == bhttp::verb::get)) {
             result.found = &r;
             result.params = std::move(params);
             result.pattern = r.pattern;
@@ -64,6 +71,7 @@ route_match router::match(bhttp::verb method, std::string_view path) const {
         }
         if (!result.allow.empty()) result.allow += ", ";
         result.allow += std::string(bhttp::to_string(r.method));
+        if (r.method == bhttp::verb::get) result.allow += ", HEAD";
         result.pattern = r.pattern;
     }
     return result;

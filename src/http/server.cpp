@@ -1,5 +1,7 @@
 #include "cc/http/server.hpp"
 
+#include <malloc.h>
+
 #include <list>
 #include <mutex>
 #include <stdexcept>
@@ -66,12 +68,18 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         });
     }
 
-    /// @brief At the cap, makes room by ending the longest-idle connection; false if none is idle.
-    bool make_room() {
+    /// @brief True while fewer sockets are open than the cap. Every open connection counts,
+    /// including one chosen to make room that is still finishing a request: the cap is on
+    /// sockets, not on slots.
+    bool has_room() const {
         std::lock_guard lock(slots_mutex);
-        std::size_t live = 0;
-        for (const auto& slot : slots) live += !slot->evicted;
-        if (live < static_cast<std::size_t>(options.max_connections)) return true;
+        return slots.size() < static_cast<std::size_t>(options.max_connections);
+    }
+
+    /// @brief At the cap, picks the longest-idle connection to end (it closes now, or after
+    /// the request that reached it meanwhile); false if none is idle.
+    bool evict_one() {
+        std::lock_guard lock(slots_mutex);
         for (auto& slot : slots) {  // oldest first
             if (slot->idle && !slot->evicted) {
                 slot->evicted = true;
@@ -80,6 +88,20 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
             }
         }
         return false;
+    }
+
+    /// @brief Makes room for one more connection: ends an idle one and waits briefly for
+    /// its socket to close. False when every connection is busy or none closed in time.
+    net::awaitable<bool> make_room() {
+        if (has_room()) co_return true;
+        if (!evict_one()) co_return false;
+        net::steady_timer pause(ioc);
+        for (int i = 0; i < 50 && !has_room(); ++i) {
+            pause.expires_after(milliseconds(2));
+            beast::error_code ec;
+            co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
+        }
+        co_return has_room();
     }
 
     net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const router& routes) {
@@ -95,7 +117,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                 co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
                 continue;
             }
-            if (!make_room()) {
+            if (!co_await make_room()) {
                 socket.close(ec);  // every connection is busy: refuse rather than queue
                 continue;
             }
@@ -159,6 +181,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 };
 
 server::server(server_options options) : impl_(std::make_shared<impl>(std::move(options))) {
+    // Request bodies up to 1 MiB are allocated whole. A fixed mmap threshold (instead of
+    // glibc's, which rises to the largest block freed) gives each large body its own
+    // mapping, returned to the system when the request ends, so a burst of large requests
+    // does not leave the heap at its peak.
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     impl_->work.emplace(impl_->ioc.get_executor());
     if (tls_enabled()) impl_->tls.store(impl_->load_tls());
 }

@@ -102,7 +102,7 @@ intake_service::intake_service(keys::key_registry& registry, event_writer& write
       controls_(controls) {}
 
 void intake_service::note_refusal(const std::optional<keys::key_lookup>& key, const inbound_call& call,
-                                  const util::failure& f) {
+                                  const util::failure& f) const {
     // Only a refusal with an identified key is the customer's to see (usage, rejection log).
     if (key && controls_) controls_->refused(*key, f, {call.request_id, call.client_ip});
 }
@@ -111,20 +111,19 @@ std::string intake_service::new_event_id() {
     return "evt_" + util::random_base62(random_, 24);
 }
 
-util::outcome<intake_service::authorized> intake_service::admit(const inbound_call& call,
-                                                               std::optional<keys::key_lookup>& identified) {
+util::outcome<keys::key_lookup> intake_service::identify(const inbound_call& call) const {
     // A browser never gets in, whatever it sends (SPEC §7); a valid key it carries is
     // marked exposed, and keeps working for server requests.
     if (call.browser_origin) {
+        auto refusal = keys::key_controls::browser_refusal();
+        ops::global_metrics().auth_failures.inc({refusal.code});
         if (call.api_key && auth::is_well_formed_api_key(*call.api_key)) {
             if (auto seen = registry_.find(util::sha256(*call.api_key))) {
                 if (call.on_identified) call.on_identified(*seen->state);
                 if (controls_) controls_->note_exposed(*seen, *call.browser_origin, call.client_ip);
-                identified = std::move(*seen);
+                note_refusal(seen, call, refusal);
             }
         }
-        auto refusal = keys::key_controls::browser_refusal();
-        ops::global_metrics().auth_failures.inc({refusal.code});
         return refusal;
     }
     if (!call.api_key) {
@@ -144,14 +143,18 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
         return auth_failure("invalid_api_key", "The API key is not valid.");
     }
     const auto now = clock_.now_ms();
-    identified = *found;
     const auto& state = *found->state;
     if (call.on_identified) call.on_identified(state);
+    // From here on the key is known: its refusals are the customer's to see.
+    const auto refuse = [&](util::failure f) {
+        note_refusal(found, call, f);
+        return f;
+    };
     if (state.revoked) {
-        return auth_failure("revoked_api_key", "The API key " + state.prefix + "... has been revoked.");
+        return refuse(auth_failure("revoked_api_key", "The API key " + state.prefix + "... has been revoked."));
     }
     if (state.expires_at && *state.expires_at <= now) {
-        return auth_failure("expired_api_key", "The API key " + state.prefix + "... has expired.");
+        return refuse(auth_failure("expired_api_key", "The API key " + state.prefix + "... has expired."));
     }
     // A request addressed to a registered domain (D or cleanclicks.D) must use that domain's key.
     const auto host = keys::host_without_port(call.host);
@@ -162,16 +165,32 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
         addressed = host.substr(12);
     }
     if (addressed && *addressed != state.domain) {
-        return auth_failure("domain_mismatch", "The API key " + state.prefix + "... belongs to the domain " +
-                                                   state.domain + ", but this request is addressed to " + *addressed +
-                                                   ".");
+        return refuse(auth_failure("domain_mismatch", "The API key " + state.prefix + "... belongs to the domain " +
+                                                          state.domain + ", but this request is addressed to " +
+                                                          *addressed + "."));
     }
     // Allowed IPs come from the index, so a change holds for the very next request.
     if (!state.allowed_ips.empty() && !state.allowed_ips.allows(call.client_ip)) {
         auto refusal = keys::key_controls::ip_refusal(state, call.client_ip);
         ops::global_metrics().auth_failures.inc({refusal.code});
-        return refusal;
+        return refuse(std::move(refusal));
     }
+    return std::move(*found);
+}
+
+util::outcome<intake_service::authorized> intake_service::admit(inbound_call& call,
+                                                               std::optional<keys::key_lookup>& identified) {
+    // The key was normally identified from the header block already (before the body was
+    // read); identify it here only for a call that did not go through that check.
+    if (!call.identified) {
+        auto key = identify(call);
+        if (!key.ok()) return key.error();  // identify() recorded it
+        call.identified = std::move(key.value());
+    }
+    identified = call.identified;
+    auto found = std::move(call.identified);
+    call.identified.reset();
+    const auto now = clock_.now_ms();
     const auto limit = rate_limits_.find(found->plan);
     if (limit != rate_limits_.end()) {
         util::millis retry_ms = 0;

@@ -98,12 +98,47 @@ TEST(Router, MethodMismatchGivesAllowList) {
     const auto r = admin_router();
     const auto m = r.match(verb::post, "/admin/domains/example.com");
     EXPECT_EQ(m.found, nullptr);
-    EXPECT_EQ(m.allow, "PUT, GET, DELETE");
+    EXPECT_EQ(m.allow, "PUT, GET, HEAD, DELETE");
     EXPECT_EQ(m.pattern, "/admin/domains/{domain}");
 
     const auto health = r.match(verb::post, "/healthz");
     EXPECT_EQ(health.found, nullptr);
-    EXPECT_EQ(health.allow, "GET");
+    EXPECT_EQ(health.allow, "GET, HEAD");
+}
+
+TEST(Router, TrailingSlashIsTheSameEndpoint) {
+    const auto r = admin_router();
+    const auto single = r.match(verb::post, "/__cc/inbound/");
+    ASSERT_NE(single.found, nullptr);
+    EXPECT_EQ(single.pattern, "/__cc/inbound");
+    EXPECT_EQ(single.body_limit, 32u * 1024);
+    const auto batch = r.match(verb::post, "/__cc/inbound/batch/");
+    ASSERT_NE(batch.found, nullptr);
+    EXPECT_EQ(batch.pattern, "/__cc/inbound/batch");
+    EXPECT_EQ(r.match(verb::post, "/__cc/inbound//").found, nullptr);  // one slash only
+    EXPECT_EQ(r.match(verb::get, "/").found, nullptr);
+}
+
+TEST(Router, HeadIsAnsweredWhereverGetIs) {
+    const auto r = admin_router();
+    const auto head = r.match(verb::head, "/healthz");
+    ASSERT_NE(head.found, nullptr);
+    EXPECT_EQ(head.found->method, verb::get);
+    const auto param = r.match(verb::head, "/admin/keys/key_1");
+    ASSERT_NE(param.found, nullptr);
+    EXPECT_EQ(param.params, (params_t{{"id", "key_1"}}));
+    const auto post_only = r.match(verb::head, "/__cc/inbound");
+    EXPECT_EQ(post_only.found, nullptr);
+    EXPECT_EQ(post_only.allow, "POST");
+}
+
+TEST(Router, HeaderCheckIsKeptWithTheRoute) {
+    router r;
+    r.add(verb::post, "/x", 10, noop(), [](request_context&) { return std::optional<response>(response{}); });
+    r.add(verb::post, "/y", 10, noop());
+    ASSERT_NE(r.match(verb::post, "/x").found, nullptr);
+    EXPECT_TRUE(static_cast<bool>(r.match(verb::post, "/x").found->check));
+    EXPECT_FALSE(static_cast<bool>(r.match(verb::post, "/y").found->check));
 }
 
 TEST(Router, UnmatchedPathHasNoAllow) {

@@ -14,8 +14,16 @@ public:
     explicit inbound_api(intake::intake_service& intake);
     void register_routes(web::router& routes);
 
+    /// @brief The header-stage check of both routes: the key (intake_service::identify)
+    /// decided from the header block, before the body is read; the identified key is kept
+    /// in the context for the handler.
+    std::optional<web::response> check_key(web::request_context& ctx);
+
 private:
-    intake::inbound_call call_of(web::request_context& ctx);
+    /// @brief What the header block says: key, host, client, browser signs.
+    static intake::inbound_call header_call(web::request_context& ctx);
+    /// @brief header_call plus the body, its type and encoding, and the key check_key found.
+    static intake::inbound_call call_of(web::request_context& ctx);
     intake::intake_service& intake_;
 };
 

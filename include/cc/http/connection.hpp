@@ -20,7 +20,7 @@ struct connection_slot {
     net::any_io_executor executor;
     beast::tcp_stream* stream = nullptr;  ///< null once the connection has ended
     std::atomic<bool> idle{true};         ///< waiting for a request, nothing in flight
-    std::atomic<bool> evicted{false};     ///< chosen to make room; no longer counted
+    std::atomic<bool> evicted{false};     ///< chosen to make room: closes after any request in flight
 };
 
 /// @brief Shared state a connection needs from its server.

@@ -1,5 +1,7 @@
 #pragma once
+#include <any>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +32,9 @@ struct request_context {
     std::string log_domain;
     std::string log_key_prefix;
     std::string log_error;
+    /// @brief What a route's header check hands to its handler (e.g. the identified key),
+    /// so the handler does not repeat the work. Empty unless the route's check set it.
+    std::any route_state;
 
     /// @brief A path parameter by name (empty when absent).
     const std::string& param(const std::string& name) const;
@@ -40,6 +45,12 @@ using responder = std::function<void(response)>;
 
 /// @brief A route's handler: takes a request, answers through the responder.
 using handler = std::function<void(request_context&, responder)>;
+
+/// @brief A route's check on the header block, before the body is read (the body of
+/// `ctx.req` is still empty): nullopt to go on, or the response to answer at once
+/// (the body is then never read, so an unauthenticated client cannot make us buffer it).
+/// Runs on the connection's thread; must not block.
+using header_check = std::function<std::optional<response>(request_context&)>;
 
 /// @brief The HTTP status of one of the contract's error codes.
 bhttp::status status_for(const std::string& code);

@@ -9,12 +9,14 @@
 
 namespace cc::web {
 
-/// @brief One route: a method, a path pattern with `{name}` segments, a body limit.
+/// @brief One route: a method, a path pattern with `{name}` segments, a body limit, and
+/// optionally a check that runs on the header block before any of the body is read.
 struct route {
     bhttp::verb method;
     std::string pattern;
     std::size_t body_limit;
     handler handle;
+    header_check check;  ///< empty: none
 };
 
 /// @brief The result of matching a request line against the routes.
@@ -32,9 +34,12 @@ public:
     /// @brief Body limit applied to requests that match no route.
     static constexpr std::size_t unmatched_body_limit = 64 * 1024;
 
-    void add(bhttp::verb method, std::string pattern, std::size_t body_limit, handler h);
+    /// @brief Adds a route. With `check`, the connection calls it once the header block is
+    /// read and answers its response (if any) without reading the body.
+    void add(bhttp::verb method, std::string pattern, std::size_t body_limit, handler h, header_check check = {});
 
-    /// @brief Matches a path (without its query string).
+    /// @brief Matches a path (without its query string). A trailing slash is the same
+    /// path (`/__cc/inbound/` is `/__cc/inbound`); HEAD matches wherever GET does.
     route_match match(bhttp::verb method, std::string_view path) const;
 
     /// @brief The routes in the order they were added (metrics export each from start-up).

@@ -29,6 +29,9 @@ struct inbound_call {
     std::optional<std::string> browser_origin;
     /// @brief Told which key made the call once it is known (for the access log).
     std::function<void(const keys::key_state&)> on_identified;
+    /// @brief The key, when identify() already accepted it for this call (from the header
+    /// block, before the body was read); receive_* then do not look it up again.
+    std::optional<keys::key_lookup> identified;
 };
 
 /// @brief One event's result: "accepted" or "duplicate", with its event_id.
@@ -65,6 +68,15 @@ public:
                    util::random_source& random, std::map<std::string, config::rate_limit> rate_limits,
                    keys::key_controls* controls = nullptr);
 
+    /// @brief The key checks that need only the request's headers, in the contract's order:
+    /// browser, missing, malformed or bad checksum, unknown, revoked, expired, domain
+    /// mismatch, allowed IPs. A refusal of a known key is recorded (usage, rejection log);
+    /// a valid key sent by a browser is marked exposed.
+    /// Reads memory only (the key index); counts auth failures. The HTTP layer calls it
+    /// right after the header block, so a request without a valid key is answered before
+    /// its body is read; receive_* call it for a call that did not pass it yet.
+    util::outcome<keys::key_lookup> identify(const inbound_call& call) const;
+
     void receive_one(inbound_call call, reply<event_receipt> done);
     void receive_batch(inbound_call call, reply<batch_receipt> done);
 
@@ -80,8 +92,11 @@ private:
         keys::key_lookup key;
         util::millis now = 0;
     };
-    util::outcome<authorized> admit(const inbound_call& call, std::optional<keys::key_lookup>& identified);
-    void note_refusal(const std::optional<keys::key_lookup>& key, const inbound_call& call, const util::failure& f);
+    /// @brief Identifies the key unless the header stage already did (call.identified), then
+    /// applies the rate limit. `identified` is set to the key once known, so the caller
+    /// records its later refusals (identify() records its own).
+    util::outcome<authorized> admit(inbound_call& call, std::optional<keys::key_lookup>& identified);
+    void note_refusal(const std::optional<keys::key_lookup>& key, const inbound_call& call, const util::failure& f) const;
     /// @brief Charges `count` more events to the key's rate limit (after admit took one).
     void charge_events(const authorized& who, std::size_t count);
     std::string new_event_id();
