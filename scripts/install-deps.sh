@@ -9,6 +9,7 @@ packages=(
   zlib1g-dev libcli11-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev
   python3 curl openssl ca-certificates ccache
+  libpq-dev postgresql-15 postgresql-client-15
 )
 case "${1:-}" in
   --bench) packages+=(wrk nginx-light libbenchmark-dev sqlite3 procps) ;;

@@ -17,13 +17,17 @@ void ops_api::register_health(web::router& routes) {
     });
     routes.add(verb::get, "/readyz", 0, [this](web::request_context& ctx, web::responder done) {
         bool ready = false;
+        std::string reason;
         try {
             ready = ready_();
-        } catch (const std::exception&) {
+        } catch (const std::exception& e) {
             ready = false;
+            reason = e.what();  // storage's or the change feed's own words; they carry no secret
         }
         if (ready) return done(web::json_response(status::ok, {{"status", "ready"}}));
-        done(web::error_response(ctx, {"unavailable", "Not ready: starting, draining, or storage unavailable.", {}, 1}));
+        done(web::error_response(
+            ctx, {"unavailable", reason.empty() ? "Not ready: starting, draining, or storage unavailable." : "Not ready: " + reason,
+                  {}, 1}));
     });
 }
 

@@ -17,15 +17,12 @@
 #include "cc/keys/key_service.hpp"
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
-#include "cc/storage/sqlite/sqlite_storage.hpp"
+#include "cc/app/store_factory.hpp"
+#include "cc/storage/postgres/change_feed.hpp"
 #include "cc/storage/storage_error.hpp"
 
 namespace cc::app {
 namespace {
-
-storage::sqlite::connection_options storage_options(const config::settings& s) {
-    return {s.database, s.busy_timeout_ms, s.sqlite_synchronous, false};
-}
 
 web::server_options server_options(const config::settings& s) {
     return {s.threads,         s.header_timeout_ms, s.body_timeout_ms,   s.idle_timeout_ms, s.max_connections,
@@ -48,11 +45,12 @@ sigset_t block_stop_signals() {
 
 int migrate(const config::settings& settings) {
     ops::init_logging(settings.log_level);
-    storage::sqlite::sqlite_storage store(storage_options(settings));
+    const auto opened = open_store(settings);
     ops::log(spdlog::level::info, "migrated",
-             {{"database", settings.database},
-              {"applied", store.migrations().applied},
-              {"schema_version", store.migrations().current}});
+             {{"backend", opened.backend},
+              {"database", opened.description},
+              {"applied", opened.migrations.applied},
+              {"schema_version", opened.migrations.current}});
     ops::flush_logs();
     return 0;
 }
@@ -62,15 +60,24 @@ int serve(const config::settings& settings) {
     const auto stop_signals = block_stop_signals();
     ops::init_logging(settings.log_level);
 
-    storage::sqlite::sqlite_storage store(storage_options(settings));
+    auto opened = open_store(settings);
+    auto& store = *opened.store;
     util::system_clock clock;
     keys::key_registry registry;
     keys::key_service keys(store, registry, clock, util::system_random());
     keys.reload();
+    // Several nodes: the change feed keeps this node's key index current with the others'
+    // changes, and inbound fails closed while it cannot vouch for that.
+    std::unique_ptr<storage::postgres::change_feed> feed;
+    if (opened.backend == "postgres") {
+        feed = std::make_unique<storage::postgres::change_feed>(settings.database_url, [&keys] { keys.reload(); });
+        feed->wait_fresh(std::chrono::seconds(5));
+    }
 
     intake::event_writer writer(store, static_cast<std::size_t>(settings.commit_max_events),
                                 static_cast<std::size_t>(settings.writer_queue_capacity));
     intake::intake_service intake(registry, writer, clock, util::system_random(), settings.rate_limits);
+    if (feed) intake.set_index_guard([&feed] { return feed->fresh(); });
     auth::admin_authenticator admin_auth(settings.admin_tokens);
     boost::asio::thread_pool blocking_pool(2);
     api::admin_api admin(keys, store, admin_auth, settings.cors_origins,
@@ -89,6 +96,7 @@ int serve(const config::settings& settings) {
     api::ops_api ops_routes([&] {
         if (server.draining()) return false;
         store.check();
+        if (feed && !feed->fresh()) throw std::runtime_error("key index may be stale: " + feed->problem());
         return true;
     });
 
@@ -122,8 +130,9 @@ int serve(const config::settings& settings) {
                            "to enable /admin"}});
     }
     listening["version"] = CC_VERSION;
-    listening["database"] = settings.database;
-    listening["schema_version"] = store.migrations().current;
+    listening["backend"] = opened.backend;
+    listening["database"] = opened.description;
+    listening["schema_version"] = opened.migrations.current;
     listening["keys"] = registry.key_count();
     listening["threads"] = settings.threads;
     listening["tls"] = server.tls_enabled();
@@ -156,6 +165,7 @@ int serve(const config::settings& settings) {
     writer.stop();                // commits everything already acknowledged or queued
     blocking_pool.join();
     background.stop();            // last flush of last-used times
+    if (feed) feed->stop();
     ops::log_lifecycle("stopped", {{"connections_left", server.connections()}});
     ops::flush_logs();
     return 0;

@@ -11,6 +11,7 @@
 #include "cc/app/health_probe.hpp"
 #include "cc/config/config.hpp"
 #include "cc/keys/key_service.hpp"
+#include "cc/app/store_factory.hpp"
 #include "cc/storage/sqlite/sqlite_storage.hpp"
 #include "cc/storage/storage_error.hpp"
 #include "cc/util/rfc3339.hpp"
@@ -22,8 +23,7 @@ namespace {
 class operator_commands {
 public:
     explicit operator_commands(const config::settings& s)
-        : store_({s.database, s.busy_timeout_ms, s.sqlite_synchronous, false}),
-          keys_(store_, registry_, clock_, util::system_random()) {}
+        : opened_(open_store(s)), keys_(*opened_.store, registry_, clock_, util::system_random()) {}
 
     keys::key_service& keys() { return keys_; }
 
@@ -41,7 +41,7 @@ public:
     }
 
 private:
-    storage::sqlite::sqlite_storage store_;
+    opened_store opened_;
     util::system_clock clock_;
     keys::key_registry registry_;
     keys::key_service keys_;
@@ -122,6 +122,13 @@ int run_cli(int argc, char** argv) {
         if (migrate_cmd->parsed()) return migrate(settings);
         if (health_cmd->parsed()) return probe_health(settings.listen, !settings.tls_cert_file.empty()) ? 0 : 1;
         if (backup_cmd->parsed()) {
+            if (!settings.database_url.empty()) {
+                std::cerr << "cc-inbound: backup copies a SQLite database; this deployment stores in PostgreSQL "
+                             "(CC_DATABASE_URL is set). Back it up with PostgreSQL's own tools: pg_dump for a "
+                             "logical copy, or pg_basebackup with WAL archiving for point-in-time recovery "
+                             "(docs/SCALING.md).\n";
+                return 2;
+            }
             if (std::filesystem::exists(backup_path)) {
                 std::cerr << "cc-inbound: backup: " << backup_path << " already exists\n";
                 return 2;

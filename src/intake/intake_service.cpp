@@ -59,6 +59,11 @@ std::string intake_service::new_event_id() {
 }
 
 util::outcome<intake_service::authorized> intake_service::admit(const inbound_call& call) {
+    // Fail closed: a key index that may be out of date could accept a revoked key.
+    if (index_fresh_ && !index_fresh_()) {
+        return failure{"unavailable", "This node cannot confirm its key index is current; nothing was stored. Retry shortly.",
+                       {}, 1};
+    }
     if (!call.api_key) {
         return auth_failure("missing_api_key", "The X-CC-Api-Key header is required.");
     }

@@ -58,6 +58,10 @@ public:
     intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
                    util::random_source& random, std::map<std::string, config::rate_limit> rate_limits);
 
+    /// @brief A check run before every authentication: while it answers false (the key
+    /// index may be stale, e.g. a node lost its change feed), inbound answers 503.
+    void set_index_guard(std::function<bool()> index_fresh) { index_fresh_ = std::move(index_fresh); }
+
     void receive_one(inbound_call call, reply<event_receipt> done);
     void receive_batch(inbound_call call, reply<batch_receipt> done);
 
@@ -77,6 +81,7 @@ private:
     const util::clock& clock_;
     util::random_source& random_;
     std::map<std::string, config::rate_limit> rate_limits_;
+    std::function<bool()> index_fresh_;
 };
 
 /// @brief Checks a Content-Type: "json", "form", or nullopt for anything else.
