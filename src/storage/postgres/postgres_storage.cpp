@@ -71,6 +71,12 @@ void append_element(std::string& out, const std::optional<std::string>& value) {
     }
     out.push_back('"');
     for (char c : *value) {
+        // PostgreSQL text cannot hold NUL: store U+FFFD in its place rather than fail the
+        // whole group commit (the raw body keeps the original escape).
+        if (c == '\0') {
+            out += "\xEF\xBF\xBD";
+            continue;
+        }
         if (c == '"' || c == '\\') out.push_back('\\');
         out.push_back(c);
     }
