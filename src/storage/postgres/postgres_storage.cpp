@@ -345,6 +345,9 @@ postgres_storage::postgres_storage(const std::string& conninfo) {
 }
 
 std::unique_ptr<admin_transaction> postgres_storage::begin_admin(bool write) {
+    // Read-only transactions (index reloads among them) share the admin connection's
+    // lock on purpose: a reload can then never overwrite a change this node has just
+    // committed and put into its index.
     std::unique_lock lock(admin_.mutex);
     return std::make_unique<postgres_admin_transaction>(std::move(lock), *admin_.db, write);
 }
