@@ -300,6 +300,62 @@ class ChangeFeedLossTest(ClusterTestCase):
         self.assertEqual(self.b.api.get("/readyz", token=None).status, 200)
 
 
+class NodeFailureTest(ClusterTestCase):
+
+    def test_sigkill_of_a_node_under_load_loses_nothing_it_acknowledged(self):
+        victim = Server({"CC_DATABASE_URL": self.url})
+        self.addCleanup(victim.close)
+        victim.start()
+        domain = self.a.api.create_domain("command")
+        key = self.a.api.create_key(domain)["key"]
+        self.wait_for_status(lambda: probe(victim.api, key), 400)
+        acked = []
+        stop = threading.Event()
+
+        def load():
+            while not stop.is_set():
+                event_id = unique_id("kill")
+                try:
+                    resp = victim.api.inbound(key, {"event": "lead", "email": "k@example.com", "event_id": event_id})
+                except OSError:
+                    continue  # the node died mid-request: no answer, no promise
+                if resp.status == 202:
+                    acked.append(event_id)
+
+        workers = [threading.Thread(target=load, daemon=True) for _ in range(4)]
+        for w in workers:
+            w.start()
+        time.sleep(1.5)
+        victim.kill()
+        stop.set()
+        for w in workers:
+            w.join(HTTP_TIMEOUT)
+        self.assertGreater(len(acked), 10)
+        stored = self.sql(f"SELECT event_id FROM events WHERE domain = '{domain}'").splitlines()
+        self.assertEqual(len(stored), len(set(stored)), "an event stored twice")
+        self.assertEqual(set(acked) - set(stored), set(), "acknowledged events lost with the node")
+        self.assertAccepted(self.a.api.inbound(key, {"event": "lead", "email": "k@example.com"}))
+
+    def test_sessions_terminated_by_the_server_are_re_established(self):
+        domain = self.a.api.create_domain("command")
+        key = self.a.api.create_key(domain)["key"]
+        self.wait_for_status(lambda: probe(self.b.api, key), 400)
+        killed = self.cluster.psql(
+            f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            f"WHERE datname = '{self.dbname}' AND application_name LIKE 'cc-inbound%'")
+        self.assertGreaterEqual(int(killed), 8, "every session of both nodes")
+        # Outside a transaction nothing was done yet, so the first request after the loss
+        # runs on a fresh session instead of failing.
+        self.assertStatus(self.a.api.get_domain(domain), 200)
+        self.assertStatus(self.b.api.put_domain(domain, "clarity"), 200)
+        for node in (self.a, self.b):
+            self.wait_for_status(
+                lambda: node.api.inbound(key, {"event": "lead", "email": "r@example.com"}), 202, timeout=10.0)
+            self.wait_for_status(lambda: node.api.get_domain(domain), 200, timeout=10.0)
+            self.wait_for_status(lambda: node.api.get("/readyz", token=None), 200, timeout=10.0)
+            self.assertTrue(node.running)
+
+
 @unittest.skipUnless(pg_cluster.available(), "PostgreSQL 15 server binaries are not installed")
 class DatabaseOutageTest(CcTestCase):
     """A private cluster, since the test stops it."""

@@ -170,6 +170,24 @@ void connection::fail(pg_result* raw, std::string_view what) {
 }
 
 void connection::exec(std::string_view sql) {
+    // A session the server ended (restart, failover, pg_terminate_backend) is only found
+    // out when used. Outside a transaction nothing was done yet: reconnect and run once more.
+    // (Not when the session was just made: a failure then is the server's real answer.)
+    const bool had_session = conn_ && PQstatus(conn_.get()) == CONNECTION_OK;
+    ensure();
+    if (had_session && !in_transaction()) {
+        try {
+            exec_once(sql);
+        } catch (const pg_error& e) {
+            if (!e.connection_lost()) throw;
+            exec_once(sql);
+        }
+        return;
+    }
+    exec_once(sql);
+}
+
+void connection::exec_once(std::string_view sql) {
     ensure();
     const std::string text(sql);
     PGresult* res = PQexec(conn_.get(), text.c_str());
@@ -179,6 +197,21 @@ void connection::exec(std::string_view sql) {
 }
 
 result connection::run(std::string_view sql, const std::vector<param>& params) {
+    // As in exec(): a statement outside a transaction (a read, or an idempotent write such
+    // as the GREATEST merge of last-used times) is run once more on a fresh session.
+    const bool had_session = conn_ && PQstatus(conn_.get()) == CONNECTION_OK;
+    ensure();
+    if (had_session && !in_transaction()) {
+        try {
+            return run_once(sql, params);
+        } catch (const pg_error& e) {
+            if (!e.connection_lost()) throw;
+        }
+    }
+    return run_once(sql, params);
+}
+
+result connection::run_once(std::string_view sql, const std::vector<param>& params) {
     ensure();
     auto it = statements_.find(sql);
     if (it == statements_.end()) {

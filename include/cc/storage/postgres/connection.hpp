@@ -92,6 +92,8 @@ private:
         void operator()(pg_conn* conn) const noexcept;
     };
     void connect();
+    void exec_once(std::string_view sql);
+    result run_once(std::string_view sql, const std::vector<param>& params);
 
     std::string conninfo_;
     std::string target_;
