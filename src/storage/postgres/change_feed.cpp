@@ -171,7 +171,14 @@ void change_feed::session() {
             wait_readable(h, left);
         }
         notified |= drain_notifications(h);
-        if (notified) reload_();
+        if (notified) {
+            const auto started = steady_ms();
+            reload_();
+            if (const auto took = steady_ms() - started; took > options_.staleness_bound.count() / 2) {
+                ops::log(spdlog::level::warn, "key index reload is slow; inbound may answer 503 meanwhile",
+                         {{"reload_ms", took}});
+            }
+        }
         fresh_until_.store(sent + options_.staleness_bound.count(), std::memory_order_release);
         if (first) {
             set_problem({});

@@ -20,7 +20,8 @@ class change_feed {
 public:
     struct options {
         std::chrono::milliseconds ping_interval{200};
-        std::chrono::milliseconds ping_timeout{400};
+        /// A slow answer only lets freshness lapse (503 meanwhile); past this the session is dropped.
+        std::chrono::milliseconds ping_timeout{3000};
         std::chrono::milliseconds staleness_bound{900};
         std::chrono::milliseconds reconnect_delay{250};
     };
