@@ -14,6 +14,7 @@ packages=(
 case "${1:-}" in
   --bench) packages+=(wrk nginx-light libbenchmark-dev sqlite3 procps) ;;
   --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+  --container) packages+=(podman runc debootstrap containernetworking-plugins iptables) ;;
 esac
 
 missing=()

@@ -35,32 +35,70 @@ nlohmann::json to_json(const keys::key_view& view) {
             {"last_used_at", time_or_null(k.last_used_at)},
             {"last_used_ip", text_or_null(k.last_used_ip)},
             {"revoked_at", time_or_null(k.revoked_at)},
-            {"expires_at", time_or_null(k.expires_at)}};
+            {"expires_at", time_or_null(k.expires_at)},
+            {"rolled_to", text_or_null(k.rolled_to)}};
 }
 
-nlohmann::json to_json(const storage::event_record& r) {
+bool is_json_number(std::string_view text) {
+    std::size_t i = 0;
+    const auto digits = [&] {
+        const auto from = i;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+        return i > from;
+    };
+    if (i < text.size() && text[i] == '-') ++i;
+    if (i < text.size() && text[i] == '0') {
+        ++i;
+    } else if (!digits()) {
+        return false;
+    }
+    if (i < text.size() && text[i] == '.') {
+        ++i;
+        if (!digits()) return false;
+    }
+    if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+        ++i;
+        if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+        if (!digits()) return false;
+    }
+    return i == text.size();
+}
+
+std::string event_json_text(const storage::event_record& r) {
     const auto& e = r.event;
     nlohmann::json properties = nullptr;
     if (e.properties) properties = nlohmann::json::parse(*e.properties, nullptr, false);
-    return {{"event_id", text_or_null(e.event_id)},
-            {"event", e.name},
-            {"domain", r.domain},
-            {"key_id", r.key_id},
-            {"key_name", text_or_null(r.key_name)},
-            {"email", text_or_null(e.email)},
-            {"email_sha256", text_or_null(e.email_sha256)},
-            {"phone", text_or_null(e.phone)},
-            {"phone_sha256", text_or_null(e.phone_sha256)},
-            {"external_id", text_or_null(e.external_id)},
-            {"click_id", text_or_null(e.click_id)},
-            // The number is for convenience; value_decimal is the exact stored text.
-            {"value", e.value ? nlohmann::json(events::decimal_to_double(*e.value)) : nlohmann::json(nullptr)},
-            {"value_decimal", text_or_null(e.value)},
-            {"currency", text_or_null(e.currency)},
-            {"timestamp", util::format_rfc3339(e.occurred_at)},
-            {"received_at", util::format_rfc3339(r.received_at)},
-            {"properties", properties},
-            {"raw", e.raw}};
+    const nlohmann::json json = {{"event_id", text_or_null(e.event_id)},
+                                 {"event", e.name},
+                                 {"domain", r.domain},
+                                 {"key_id", r.key_id},
+                                 {"key_name", text_or_null(r.key_name)},
+                                 {"key_prefix", text_or_null(r.key_prefix)},
+                                 {"email", text_or_null(e.email)},
+                                 {"email_sha256", text_or_null(e.email_sha256)},
+                                 {"phone", text_or_null(e.phone)},
+                                 {"phone_sha256", text_or_null(e.phone_sha256)},
+                                 {"external_id", text_or_null(e.external_id)},
+                                 {"click_id", text_or_null(e.click_id)},
+                                 {"value_decimal", text_or_null(e.value)},
+                                 {"currency", text_or_null(e.currency)},
+                                 {"timestamp", util::format_rfc3339(e.occurred_at)},
+                                 {"received_at", util::format_rfc3339(r.received_at)},
+                                 {"properties", properties},
+                                 {"raw", e.raw}};
+    auto text = json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // nlohmann keeps numbers as doubles, which would round 9007199254740.993: write the
+    // stored decimal text itself as the number. It is checked to be JSON number syntax,
+    // so the document stays valid whatever the store holds.
+    std::string value = "null";
+    if (e.value) {
+        if (is_json_number(*e.value)) {
+            value = *e.value;
+        } else if (auto canonical = events::normalize_decimal(*e.value); canonical && is_json_number(*canonical)) {
+            value = *canonical;
+        }
+    }
+    return "{\"value\":" + value + "," + text.substr(1);
 }
 
 nlohmann::json to_json(const storage::audit_record& a) {

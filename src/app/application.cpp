@@ -9,12 +9,14 @@
 #include "cc/api/admin_api.hpp"
 #include "cc/api/inbound_api.hpp"
 #include "cc/api/ops_api.hpp"
+#include "cc/app/health_probe.hpp"
 #include "cc/app/maintenance.hpp"
 #include "cc/http/router.hpp"
 #include "cc/http/server.hpp"
 #include "cc/intake/event_writer.hpp"
 #include "cc/intake/intake_service.hpp"
 #include "cc/keys/key_service.hpp"
+#include "cc/keys/registry_watcher.hpp"
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
 #include "cc/app/store_factory.hpp"
@@ -111,6 +113,7 @@ int serve(const config::settings& settings) {
     nlohmann::json listening;
     try {
         listening["address"] = server.listen(settings.listen, public_routes);
+        record_listen_address(settings.database, listening["address"].get<std::string>());
         if (!settings.admin_listen.empty()) listening["admin_address"] = server.listen(settings.admin_listen, admin_routes);
         if (!settings.metrics_listen.empty()) {
             listening["metrics_address"] = server.listen(settings.metrics_listen, metrics_routes);
@@ -124,6 +127,8 @@ int serve(const config::settings& settings) {
 
     maintenance background(store, registry, keys, std::chrono::milliseconds(settings.last_used_flush_ms),
                            settings.retention_days);
+    // Changes made by the operator CLI reach this index within 100 ms (SPEC §4).
+    keys::registry_watcher registry_watch(keys, std::chrono::milliseconds(20));
     if (!admin_auth.enabled()) {
         ops::log(spdlog::level::warn, "admin API disabled",
                  {{"hint", "no admin token is configured: set CC_ADMIN_TOKEN (e.g. CC_ADMIN_TOKEN=$(openssl rand -hex 32)) "

@@ -49,6 +49,16 @@ private:
 
 const keys::actor cli_actor{"cli", std::nullopt};
 
+/// @brief False (with a message) when the database file is not there: only `migrate`
+/// and `serve` create one, so a typo in a path cannot leave an empty database behind.
+bool database_exists(const std::string& path, const char* command) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(path, ec)) return true;
+    std::cerr << "cc-inbound: " << command << ": no database at " << path
+              << " (check CC_DATABASE / --database; run `cc-inbound migrate` to create one)\n";
+    return false;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -120,7 +130,12 @@ int run_cli(int argc, char** argv) {
 
     try {
         if (migrate_cmd->parsed()) return migrate(settings);
-        if (health_cmd->parsed()) return probe_health(settings.listen, !settings.tls_cert_file.empty()) ? 0 : 1;
+        if (health_cmd->parsed()) {
+            // An address given to this command wins; else where serve says it listens.
+            auto address = settings.listen;
+            if (!flags.contains("listen")) address = recorded_listen_address(settings.database).value_or(address);
+            return probe_health(address, !settings.tls_cert_file.empty()) ? 0 : 1;
+        }
         if (backup_cmd->parsed()) {
             if (!settings.database_url.empty()) {
                 std::cerr << "cc-inbound: backup copies a SQLite database; this deployment stores in PostgreSQL "
@@ -133,12 +148,14 @@ int run_cli(int argc, char** argv) {
                 std::cerr << "cc-inbound: backup: " << backup_path << " already exists\n";
                 return 2;
             }
+            if (!database_exists(settings.database, "backup")) return 1;
             storage::sqlite::sqlite_storage store({settings.database, settings.busy_timeout_ms, settings.sqlite_synchronous, false});
             store.backup(backup_path);
             std::cout << nlohmann::json{{"backup", backup_path}, {"database", settings.database}}.dump() << std::endl;
             return 0;
         }
         if (domains_cmd->parsed() || keys_cmd->parsed()) {
+            if (settings.database_url.empty() && !database_exists(settings.database, domains_cmd->parsed() ? "domains" : "keys")) return 1;
             operator_commands ops(settings);
             auto& k = ops.keys();
             const auto domain_json = [](const auto& d) { return api::to_json(d); };
@@ -146,6 +163,7 @@ int run_cli(int argc, char** argv) {
             const auto created_json = [](const keys::created_key& c) {
                 auto json = api::to_json(c.key);
                 json["key"] = c.value;
+                if (c.rolled_from) json["rolled_from"] = api::to_json(*c.rolled_from);
                 return json;
             };
             if (domains_set->parsed()) return ops.print(k.put_domain(domain, plan, cli_actor), domain_json);

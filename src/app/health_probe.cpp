@@ -2,6 +2,9 @@
 
 #include "cc/net.hpp"
 
+#include <cstdio>
+#include <fstream>
+
 #include <boost/beast/ssl.hpp>
 
 namespace cc::app {
@@ -42,6 +45,27 @@ net::awaitable<void> probe(std::string host, std::string port, bool tls, bool& h
 }
 
 }  // namespace
+
+std::string listen_record_path(const std::string& database) { return database + ".listen"; }
+
+void record_listen_address(const std::string& database, const std::string& address) {
+    const auto path = listen_record_path(database);
+    const auto temporary = path + ".tmp";
+    {
+        std::ofstream out(temporary, std::ios::trunc);
+        out << address << '\n';
+        if (!out) return;
+    }
+    // rename() replaces the old record in one step, so a probe never reads half of it.
+    std::rename(temporary.c_str(), path.c_str());
+}
+
+std::optional<std::string> recorded_listen_address(const std::string& database) {
+    std::ifstream in(listen_record_path(database));
+    std::string address;
+    if (!(in >> address) || address.find(':') == std::string::npos) return std::nullopt;
+    return address;
+}
 
 bool probe_health(const std::string& host_port, bool tls) {
     const auto colon = host_port.rfind(':');

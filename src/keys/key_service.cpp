@@ -49,6 +49,21 @@ std::optional<std::string> valid_name(const std::string& name) {
     return trimmed;
 }
 
+failure key_already_rolled(const storage::key_record& key) {
+    return {"key_already_rolled",
+            "Key " + key.prefix + " was already rolled; its successor is " + key.rolled_to.value_or("") +
+                ". Roll the successor instead.",
+            {}};
+}
+
+failure key_not_active(const storage::key_record& key, const std::string& status) {
+    return {"key_not_active", "Key " + key.prefix + " is " + status + "; only an active key can be rolled.", {}};
+}
+
+std::string count_of(std::int64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 failure invalid_name() {
     return util::validation_failure({{"name", "must be 1-100 characters after trimming"}});
 }
@@ -119,6 +134,19 @@ util::outcome<std::vector<domain_view>> key_service::list_domains() {
     return out;
 }
 
+util::outcome<domain_page> key_service::list_domains(int limit, const std::string& after) {
+    auto tx = store_.begin_admin(false);
+    // One row more than asked tells whether a next page exists.
+    auto rows = tx->list_domains_after(after, limit + 1);
+    domain_page page;
+    if (rows.size() > static_cast<std::size_t>(limit)) {
+        rows.resize(static_cast<std::size_t>(limit));
+        page.next = rows.back().domain;
+    }
+    for (const auto& d : rows) page.domains.push_back(view_of(*tx, d));
+    return page;
+}
+
 util::outcome<domain_view> key_service::get_domain(const std::string& domain) {
     const auto name = normalize_domain(domain);
     if (!name) return domain_not_found(domain);
@@ -135,8 +163,8 @@ util::outcome<util::done> key_service::delete_domain(const std::string& domain, 
     if (!tx->find_domain(*name)) return domain_not_found(*name);
     if (const auto n = tx->count_keys(*name); n > 0) {
         return failure{"domain_has_keys",
-                       "Domain '" + *name + "' still has " + std::to_string(n) +
-                           " keys (revoked ones included); delete them first.",
+                       "Domain '" + *name + "' still has " + count_of(n, "key", "keys") +
+                           " (revoked ones included); delete " + (n == 1 ? "it" : "them") + " first.",
                        {}};
     }
     tx->delete_domain(*name);
@@ -178,7 +206,7 @@ util::outcome<created_key> key_service::create_key(const std::string& domain, co
                            nlohmann::json{{"name", key.name}, {"prefix", key.prefix}}.dump()));
     tx->commit();
     registry_.put_key(key);
-    return created_key{view_of(key), generated.value};
+    return created_key{view_of(key), generated.value, std::nullopt};
 }
 
 util::outcome<key_listing> key_service::list_keys(const std::string& domain) {
@@ -207,7 +235,8 @@ util::outcome<key_view> key_service::change_key(
     if (!key) return key_not_found();
     const auto before = *key;
     if (auto refused = change(*tx, *key)) return *refused;
-    if (key->name != before.name || key->status != before.status || key->expires_at != before.expires_at) {
+    if (key->name != before.name || key->status != before.status || key->expires_at != before.expires_at ||
+        key->rolled_to != before.rolled_to) {
         tx->update_key(*key);
         nlohmann::json details = {{"prefix", key->prefix}};
         if (key->name != before.name) details["name"] = {{"from", before.name}, {"to", key->name}};
@@ -259,10 +288,20 @@ util::outcome<util::done> key_service::delete_key(const std::string& id, const a
     const auto key = tx->find_key(id);
     if (!key) return key_not_found();
     tx->delete_key(id);
+    // A key whose successor is gone may be rolled again (it is still on its way out).
+    std::vector<storage::key_record> predecessors;
+    for (auto& k : tx->list_keys(key->domain)) {
+        if (k.rolled_to == id) {
+            k.rolled_to.reset();
+            tx->update_key(k);
+            predecessors.push_back(std::move(k));
+        }
+    }
     tx->append_audit(audit(who, "key.deleted", key->domain, key->id,
                            nlohmann::json{{"name", key->name}, {"prefix", key->prefix}}.dump()));
     tx->commit();
     registry_.remove_key(id);
+    for (const auto& k : predecessors) registry_.put_key(k);
     return util::done{};
 }
 
@@ -275,14 +314,10 @@ util::outcome<created_key> key_service::roll_key(const std::string& id, util::mi
     auto old = tx->find_key(id);
     if (!old) return key_not_found();
     const auto now = clock_.now_ms();
-    const auto d = tx->find_domain(old->domain);
-    if (!d) return domain_not_found(old->domain);
-    // Rolling an active key is allowed at the limit: the old key is on its way out.
-    // A revoked or expired one frees no place, so the limit applies as to a new key.
-    if (status_at(*old, now) != "active") {
-        const auto view = view_of(*tx, *d);
-        if (!may_add_key(d->plan, view.active_keys)) return plan_limit_reached(view);
-    }
+    // Rolling is allowed at the plan limit because the old key is on its way out; that
+    // holds only once per key, or repeated rolls would mint keys past the limit.
+    if (const auto status = status_at(*old, now); status != "active") return key_not_active(*old, status);
+    if (old->rolled_to) return key_already_rolled(*old);
     const auto generated = auth::generate_api_key(random_);
     storage::key_record fresh;
     fresh.id = auth::generate_key_id(random_);
@@ -294,6 +329,7 @@ util::outcome<created_key> key_service::roll_key(const std::string& id, util::mi
     fresh.created_at = now;
     const auto old_expiry = now + grace_ms;
     if (!old->expires_at || *old->expires_at > old_expiry) old->expires_at = old_expiry;
+    old->rolled_to = fresh.id;
     tx->update_key(*old);
     tx->insert_key(fresh);
     tx->append_audit(audit(who, "key.rolled", old->domain, old->id,
@@ -305,7 +341,7 @@ util::outcome<created_key> key_service::roll_key(const std::string& id, util::mi
     tx->commit();
     registry_.put_key(*old);
     registry_.put_key(fresh);
-    return created_key{view_of(fresh), generated.value};
+    return created_key{view_of(fresh), generated.value, view_of(*old)};
 }
 
 void key_service::reload() {

@@ -70,9 +70,9 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 DOMAIN_FIELDS = {"domain", "plan", "key_limit", "active_keys", "created_at"}
 KEY_FIELDS = {"id", "domain", "name", "prefix", "status", "created_at", "last_used_at",
-              "last_used_ip", "revoked_at", "expires_at"}
+              "last_used_ip", "revoked_at", "expires_at", "rolled_to"}
 KEY_LIST_FIELDS = {"domain", "plan", "key_limit", "active_keys", "keys"}
-EVENT_FIELDS = {"event_id", "event", "domain", "key_id", "key_name", "email", "email_sha256",
+EVENT_FIELDS = {"event_id", "event", "domain", "key_id", "key_name", "key_prefix", "email", "email_sha256",
                 "phone", "phone_sha256", "external_id", "click_id", "value", "value_decimal",
                 "currency", "timestamp", "received_at", "properties", "raw"}
 AUDIT_FIELDS = {"id", "at", "action", "actor", "client_ip", "domain", "key_id", "details"}

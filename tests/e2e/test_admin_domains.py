@@ -5,7 +5,7 @@ import unittest
 import uuid
 from datetime import timedelta
 
-from harness import (PLAN_LIMITS, ServerTestCase, parallel, poll, rfc3339,
+from harness import (PLAN_LIMITS, CcTestCase, ServerTestCase, parallel, poll, rfc3339,
                      unique_domain, utcnow)
 
 
@@ -129,7 +129,7 @@ class DomainCrudTest(ServerTestCase):
             self.api.create_domain("signal", name)
         resp = self.api.get("/admin/domains")
         self.assertStatus(resp, 200)
-        self.assertEqual(set(resp.json), {"domains"})
+        self.assertEqual(set(resp.json), {"domains", "next"})
         listed = resp.json["domains"]
         self.assertEqual([d["domain"] for d in listed], sorted(d["domain"] for d in listed))
         mine = [d for d in listed if d["domain"] in names]
@@ -162,8 +162,12 @@ class DomainCrudTest(ServerTestCase):
     def test_delete_domain_with_an_active_key_is_409(self):
         domain = self.api.create_domain("pulse")
         self.api.create_key(domain)
-        self.assertError(self.api.delete_domain(domain), 409, "domain_has_keys")
+        err = self.assertError(self.api.delete_domain(domain), 409, "domain_has_keys")
+        self.assertIn("still has 1 key ", err["message"])
         self.assertStatus(self.api.get_domain(domain), 200)
+        self.api.create_key(domain)
+        err = self.assertError(self.api.delete_domain(domain), 409, "domain_has_keys")
+        self.assertIn("still has 2 keys ", err["message"])
 
     def test_delete_domain_with_only_revoked_keys_is_409(self):
         domain = self.api.create_domain("pulse")
@@ -192,6 +196,57 @@ class DomainCrudTest(ServerTestCase):
         self.assertEqual(self.api.get_domain(domain).json["active_keys"], 2)
         listed = {d["domain"]: d for d in self.api.get("/admin/domains").json["domains"]}
         self.assertEqual(listed[domain]["active_keys"], 2)
+
+
+class DomainPagingTest(CcTestCase):
+    """GET /admin/domains pages with limit (1-500, default 100) and the `after` cursor."""
+
+    def setUp(self):
+        self.api = self.start_server().api  # its own database: exact counts
+
+    def test_pages_follow_the_cursor_in_name_order(self):
+        names = sorted(f"p{i:03d}.example.com" for i in range(7))
+        for name in reversed(names):
+            self.api.create_domain("pulse", name)
+        seen, after, pages = [], None, 0
+        while True:
+            path = "/admin/domains?limit=3" + (f"&after={after}" if after else "")
+            resp = self.api.get(path)
+            self.assertStatus(resp, 200)
+            self.assertEqual(set(resp.json), {"domains", "next"})
+            for obj in resp.json["domains"]:
+                self.assertDomainObject(obj, plan="pulse")
+            seen += [d["domain"] for d in resp.json["domains"]]
+            pages += 1
+            after = resp.json["next"]
+            if after is None:
+                break
+            self.assertLess(pages, 10)
+        self.assertEqual(seen, names)
+        self.assertEqual(pages, 3)
+
+    def test_default_limit_is_100(self):
+        for i in range(101):
+            self.api.create_domain("pulse", f"d{i:03d}.example.org")
+        resp = self.api.get("/admin/domains")
+        self.assertEqual(len(resp.json["domains"]), 100)
+        self.assertEqual(resp.json["next"], "d099.example.org")
+        rest = self.api.get("/admin/domains?after=d099.example.org&limit=500").json
+        self.assertEqual([d["domain"] for d in rest["domains"]], ["d100.example.org"])
+        self.assertIsNone(rest["next"])
+
+    def test_bad_paging_parameters_are_refused_by_name(self):
+        for query, field in (("limit=0", "limit"), ("limit=501", "limit"), ("limit=x", "limit"),
+                             ("after=not%20a%20domain", "after"), ("before=abc", "before"), ("page=2", "page")):
+            with self.subTest(query=query):
+                self.assertError(self.api.get("/admin/domains?" + query), 400, "validation_failed", field=field)
+
+    def test_after_is_lower_cased(self):
+        self.api.create_domain("pulse", "a.example.net")
+        self.api.create_domain("pulse", "b.example.net")
+        listed = self.api.get("/admin/domains?after=A.EXAMPLE.NET").json["domains"]
+        self.assertNotIn("a.example.net", [d["domain"] for d in listed])
+        self.assertIn("b.example.net", [d["domain"] for d in listed])
 
 
 class PlanLimitTest(ServerTestCase):
@@ -278,7 +333,9 @@ class PlanLimitTest(ServerTestCase):
         first, _ = self.fill(domain, 2)
         resp = self.api.roll(first["id"], {"grace_seconds": 3600})
         self.assertStatus(resp, 201)
-        self.assertKeyObject(resp.json, with_key=True)
+        new = dict(resp.json)
+        self.assertKeyObject(new.pop("rolled_from"))
+        self.assertKeyObject(new, with_key=True)
 
     def test_concurrent_creates_never_exceed_the_limit(self):
         domain = self.api.create_domain("pulse")

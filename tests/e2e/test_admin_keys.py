@@ -4,7 +4,7 @@ roll, expiry) and the rule that a full key is shown exactly once."""
 import unittest
 from datetime import timedelta
 
-from harness import (KEY_FIELDS, KEY_LIST_FIELDS, KEY_RE, ServerTestCase, key_checksum_ok,
+from harness import (KEY_FIELDS, KEY_LIST_FIELDS, KEY_RE, ServerTestCase, key_checksum_ok, parallel,
                      parse_time, poll, rfc3339, sha256_hex, unique_domain, utcnow)
 
 EVENT = {"event": "lead", "click_id": "gclid-123"}
@@ -239,7 +239,8 @@ class KeyRollTest(ServerTestCase):
     def test_roll_issues_a_new_key_with_the_same_domain_and_name(self):
         resp = self.api.roll(self.old["id"], {"grace_seconds": 3600})
         self.assertStatus(resp, 201)
-        new = resp.json
+        new = dict(resp.json)
+        self.assertKeyObject(new.pop("rolled_from"))
         self.assertKeyObject(new, with_key=True)
         self.assertNotEqual(new["id"], self.old["id"])
         self.assertNotEqual(new["key"], self.old["key"])
@@ -280,6 +281,76 @@ class KeyRollTest(ServerTestCase):
                 self.assertError(resp, 400, "validation_failed", field="grace_seconds")
         self.assertIsNone(self.api.key(self.old["id"])["expires_at"])
         self.assertEqual(len(self.api.list_keys(self.domain).json["keys"]), 1)
+
+    def test_roll_answer_carries_the_old_key_with_its_new_expiry(self):
+        resp = self.api.roll(self.old["id"], {"grace_seconds": 3600})
+        self.assertStatus(resp, 201)
+        new = resp.json
+        old = new["rolled_from"]
+        self.assertKeyObject(old)
+        self.assertNotIn("key", old)
+        self.assertEqual(old["id"], self.old["id"])
+        self.assertEqual(old["rolled_to"], new["id"])
+        self.assertEqual(old["status"], "active")
+        self.assertIsNone(new["rolled_to"])
+        self.assertEqual(old, self.api.key(self.old["id"]))
+        grace = (parse_time(old["expires_at"]) - parse_time(new["created_at"])).total_seconds()
+        self.assertAlmostEqual(grace, 3600, delta=10)
+
+    def test_every_key_object_shows_rolled_to(self):
+        self.assertIsNone(self.old["rolled_to"])
+        self.assertIsNone(self.api.key(self.old["id"])["rolled_to"])
+        new = self.api.roll(self.old["id"], {"grace_seconds": 60}).json
+        listed = {k["id"]: k for k in self.api.list_keys(self.domain).json["keys"]}
+        self.assertEqual(listed[self.old["id"]]["rolled_to"], new["id"])
+        self.assertIsNone(listed[new["id"]]["rolled_to"])
+        self.assertEqual(self.api.revoke(self.old["id"]).json["rolled_to"], new["id"])
+
+    def test_rolling_the_same_key_repeatedly_never_passes_the_plan_limit(self):
+        # The reported bypass: a pulse domain (limit 2) with one key, the same key rolled
+        # four times with a 30-day grace. Only the first roll may succeed.
+        domain = self.api.create_domain("pulse")
+        key = self.api.create_key(domain, "rolled")
+        responses = [self.api.roll(key["id"], {"grace_seconds": 2592000}) for _ in range(4)]
+        self.assertEqual([r.status for r in responses], [201, 409, 409, 409], [r.json for r in responses])
+        successor = responses[0].json["id"]
+        for resp in responses[1:]:
+            err = self.assertError(resp, 409, "key_already_rolled")
+            self.assertIn(successor, err["message"])
+            self.assertNotIn("cc_", err["message"].replace(key["prefix"], ""))
+        listed = self.api.list_keys(domain).json
+        self.assertEqual(len(listed["keys"]), 2)
+        self.assertLessEqual(listed["active_keys"], listed["key_limit"])
+        self.assertEqual(self.api.get_domain(domain).json["active_keys"], 2)
+
+    def test_concurrent_rolls_of_one_key_succeed_once(self):
+        domain = self.api.create_domain("pulse")
+        key = self.api.create_key(domain, "raced")
+        results = parallel(self.api, [lambda conn: self.api.post(f"/admin/keys/{key['id']}/roll",
+                                                                 {"grace_seconds": 2592000}, conn=conn)
+                                      for _ in range(8)])
+        self.assertEqual(sorted(r.status for r in results), [201] + [409] * 7, [r.text for r in results])
+        for result in results:
+            if result.status == 409:
+                self.assertError(result, 409, "key_already_rolled")
+        self.assertEqual(len(self.api.list_keys(domain).json["keys"]), 2)
+
+    def test_the_successor_can_be_rolled_in_its_turn(self):
+        second = self.api.roll(self.old["id"], {"grace_seconds": 0}).json
+        third = self.api.roll(second["id"], {"grace_seconds": 0})
+        self.assertStatus(third, 201)
+        self.assertEqual(third.json["rolled_from"]["id"], second["id"])
+        self.assertStatus(self.api.inbound(third.json["key"], EVENT), 202)
+
+    def test_a_revoked_or_expired_key_cannot_be_rolled(self):
+        revoked = self.api.create_key(self.domain, "revoked")
+        self.api.revoke(revoked["id"])
+        self.api.roll(self.old["id"], {"grace_seconds": 0})  # expired at once
+        for key in (revoked, self.old):
+            with self.subTest(key=key["name"]):
+                err = self.assertError(self.api.roll(key["id"], {"grace_seconds": 60}), 409, "key_not_active")
+                self.assertIn(key["prefix"], err["message"])
+        self.assertEqual(len(self.api.list_keys(self.domain).json["keys"]), 3)
 
     def test_roll_rejects_unknown_fields(self):
         resp = self.api.roll(self.old["id"], {"grace_seconds": 10, "name": "other"})

@@ -352,14 +352,15 @@ class HealthcheckCommandTest(CcTestCase):
                     argv = [BINARY, *words[1:]]
         return argv
 
-    def run_healthcheck(self, listen, extra_env=None):
+    def run_healthcheck(self, listen, extra_env=None, database=None, extra_args=()):
         check_binary()
         workdir = tempfile.mkdtemp(prefix="cc-e2e-health-")
         self.addCleanup(shutil.rmtree, workdir, True)
-        env = server_environment(os.path.join(workdir, "unused.db"), None,
+        env = server_environment(database or os.path.join(workdir, "unused.db"), None,
                                  {"CC_LISTEN": listen, **(extra_env or {})})
         try:
-            return subprocess.run(self.healthcheck_argv(), cwd=workdir, env=env, capture_output=True,
+            return subprocess.run([*self.healthcheck_argv(), *extra_args], cwd=workdir, env=env,
+                                  capture_output=True,
                                   stdin=subprocess.DEVNULL, timeout=30)
         except subprocess.TimeoutExpired:
             self.fail(f"healthcheck against {listen} did not finish in 30 s")
@@ -374,6 +375,28 @@ class HealthcheckCommandTest(CcTestCase):
         server = self.start_server()
         result = self.run_healthcheck(f"0.0.0.0:{server.port}")
         self.assertEqual(result.returncode, 0, result)
+
+    def test_healthcheck_finds_an_address_given_on_the_command_line(self):
+        # `docker run IMAGE serve --listen 0.0.0.0:9000` leaves CC_LISTEN at the image's
+        # 0.0.0.0:8080: the HEALTHCHECK must probe where serve really listens.
+        server = self.start_server()
+        dead = f"127.0.0.1:{self.unused_port()}"
+        result = self.run_healthcheck(dead, database=server.database)
+        self.assertEqual(result.returncode, 0, result)
+
+    def test_healthcheck_address_flag_wins_over_the_record(self):
+        server = self.start_server()
+        dead = f"127.0.0.1:{self.unused_port()}"
+        result = self.run_healthcheck(f"127.0.0.1:{server.port}", database=server.database,
+                                      extra_args=("--listen", dead))
+        self.assertNotEqual(result.returncode, 0, result)
+
+    def unused_port(self):
+        # A port a stopped server listened on: nothing answers there.
+        server = self.start_server()
+        port = server.port
+        self.assertEqual(server.stop(), 0)
+        return port
 
     def test_healthcheck_fails_once_the_server_is_gone(self):
         server = self.start_server()

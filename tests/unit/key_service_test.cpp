@@ -472,6 +472,112 @@ TEST_F(KeyServiceTest, RollDoesNotExtendAnEarlierExpiry) {
     EXPECT_EQ(service_.get_key(a.key.key.id).value().key.expires_at, start_ms + 60 * second);
 }
 
+TEST_F(KeyServiceTest, RollingTheSameKeyAgainIsRefusedSoThePlanLimitHolds) {
+    // The issue's repro: a pulse domain (limit 2), one key, rolled four times with a
+    // 30-day grace. Only the first roll may succeed.
+    domain("example.com", "pulse");
+    const auto a = create("example.com");
+    const auto first = service_.roll_key(a.key.key.id, 30 * day, admin_);
+    ASSERT_TRUE(first.ok()) << first.error().code;
+    for (int i = 0; i < 3; ++i) {
+        const auto again = service_.roll_key(a.key.key.id, 30 * day, admin_);
+        ASSERT_FALSE(again.ok());
+        EXPECT_EQ(again.error().code, "key_already_rolled");
+        EXPECT_NE(again.error().message.find(first.value().key.key.id), std::string::npos) << again.error().message;
+    }
+    EXPECT_EQ(service_.list_keys("example.com").value().keys.size(), 2u);
+    EXPECT_EQ(active_keys("example.com"), 2);
+    clock_.advance(30 * day);
+    EXPECT_EQ(active_keys("example.com"), 1);
+}
+
+TEST_F(KeyServiceTest, RollAnswersWithTheOldKeyAndLinksIt) {
+    domain("example.com", "pulse");
+    const auto a = create("example.com");
+    EXPECT_FALSE(a.key.key.rolled_to.has_value());
+    EXPECT_FALSE(a.rolled_from.has_value());
+    const auto r = service_.roll_key(a.key.key.id, 3600 * second, admin_);
+    ASSERT_TRUE(r.ok());
+    ASSERT_TRUE(r.value().rolled_from.has_value());
+    const auto& old = *r.value().rolled_from;
+    EXPECT_EQ(old.key.id, a.key.key.id);
+    EXPECT_EQ(old.key.rolled_to, r.value().key.key.id);
+    EXPECT_EQ(old.key.expires_at, start_ms + 3600 * second);
+    EXPECT_EQ(old.status, "active");
+    EXPECT_FALSE(r.value().key.key.rolled_to.has_value());
+    // Stored, not only answered.
+    EXPECT_EQ(service_.get_key(a.key.key.id).value().key.rolled_to, r.value().key.key.id);
+}
+
+TEST_F(KeyServiceTest, TheSuccessorCanBeRolledInItsTurn) {
+    domain("example.com", "pulse");
+    const auto a = create("example.com");
+    const auto b = service_.roll_key(a.key.key.id, 0, admin_);
+    ASSERT_TRUE(b.ok());
+    const auto c = service_.roll_key(b.value().key.key.id, 0, admin_);
+    ASSERT_TRUE(c.ok()) << c.error().code;
+    EXPECT_EQ(active_keys("example.com"), 1);
+}
+
+TEST_F(KeyServiceTest, RevokedOrExpiredKeysCannotBeRolled) {
+    domain("example.com", "command");
+    const auto revoked = create("example.com", "revoked");
+    ASSERT_TRUE(service_.revoke_key(revoked.key.key.id, admin_).ok());
+    const auto expiring = create("example.com", "expiring", start_ms + second);
+    const auto rolled_at_once = create("example.com", "rolled at once");
+    ASSERT_TRUE(service_.roll_key(rolled_at_once.key.key.id, 0, admin_).ok());
+    clock_.advance(2 * second);
+    for (const auto* k : {&revoked, &expiring, &rolled_at_once}) {
+        const auto r = service_.roll_key(k->key.key.id, day, admin_);
+        ASSERT_FALSE(r.ok()) << k->key.key.name;
+        EXPECT_EQ(r.error().code, "key_not_active") << k->key.key.name;
+        EXPECT_NE(r.error().message.find(k->key.key.prefix), std::string::npos) << r.error().message;
+    }
+    EXPECT_EQ(service_.list_keys("example.com").value().keys.size(), 4u);
+}
+
+TEST_F(KeyServiceTest, DeletingTheSuccessorLetsTheOldKeyBeRolledAgain) {
+    domain("example.com", "pulse");
+    const auto a = create("example.com");
+    const auto b = service_.roll_key(a.key.key.id, day, admin_);
+    ASSERT_TRUE(b.ok());
+    ASSERT_TRUE(service_.delete_key(b.value().key.key.id, admin_).ok());
+    EXPECT_FALSE(service_.get_key(a.key.key.id).value().key.rolled_to.has_value());
+    const auto c = service_.roll_key(a.key.key.id, day, admin_);
+    ASSERT_TRUE(c.ok()) << c.error().code;
+    EXPECT_EQ(active_keys("example.com"), 2);
+}
+
+TEST_F(KeyServiceTest, DomainsArePagedInNameOrder) {
+    for (const auto* d : {"d.example", "a.example", "c.example", "b.example", "e.example"}) domain(d, "pulse");
+    auto page = service_.list_domains(2, "").value();
+    ASSERT_EQ(page.domains.size(), 2u);
+    EXPECT_EQ(page.domains[0].domain.domain, "a.example");
+    EXPECT_EQ(page.domains[1].domain.domain, "b.example");
+    ASSERT_EQ(page.next, "b.example");
+    page = service_.list_domains(2, *page.next).value();
+    ASSERT_EQ(page.domains.size(), 2u);
+    EXPECT_EQ(page.domains[0].domain.domain, "c.example");
+    ASSERT_EQ(page.next, "d.example");
+    page = service_.list_domains(2, *page.next).value();
+    ASSERT_EQ(page.domains.size(), 1u);
+    EXPECT_EQ(page.domains[0].domain.domain, "e.example");
+    EXPECT_FALSE(page.next.has_value());
+    // Exactly a page's worth: no next page announced.
+    EXPECT_FALSE(service_.list_domains(5, "").value().next.has_value());
+}
+
+TEST_F(KeyServiceTest, DomainHasKeysMessageCountsInProperEnglish) {
+    domain("example.com", "signal");
+    create("example.com");
+    auto r = service_.delete_domain("example.com", admin_);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("still has 1 key "), std::string::npos) << r.error().message;
+    create("example.com");
+    r = service_.delete_domain("example.com", admin_);
+    EXPECT_NE(r.error().message.find("still has 2 keys "), std::string::npos) << r.error().message;
+}
+
 // --- names and expiry -----------------------------------------------------------------
 
 TEST_F(KeyServiceTest, NameIsTrimmed) {
@@ -643,4 +749,113 @@ TEST_F(KeyServiceTest, ReloadIfChangedSeesChangesFromAnotherProcess) {
     ASSERT_TRUE(other.delete_key(made.value().key.key.id, {"cli", std::nullopt}).ok());
     service_.reload_if_changed();
     EXPECT_FALSE(lookup(made.value().value).has_value());
+}
+
+// --- event listings -----------------------------------------------------------------
+
+namespace {
+
+events::event listed_event(const std::string& id, const std::string& name) {
+    events::event e;
+    e.event_id = id;
+    e.name = name;
+    e.email = "a@example.com";
+    e.occurred_at = start_ms;
+    e.raw = R"({"event":")" + name + R"("})";
+    return e;
+}
+
+std::vector<std::string> ids_of(const storage::page<storage::event_record>& page) {
+    std::vector<std::string> out;
+    for (const auto& r : page.items) out.push_back(r.event.event_id.value_or(""));
+    return out;
+}
+
+}  // namespace
+
+TEST_F(KeyServiceTest, EventsKeepTheKeyNameAndPrefixAfterTheKeyIsDeleted) {
+    domain("example.com", "signal");
+    const auto a = create("example.com", "Zapier");
+    const auto e = listed_event("ev-1", "purchase");
+    const std::vector<storage::event_insert> batch = {{"example.com", a.key.key.id, start_ms, &e}};
+    ASSERT_EQ(store_.insert_events(batch).size(), 1u);
+    ASSERT_TRUE(service_.delete_key(a.key.key.id, admin_).ok());
+    storage::listing_query q;
+    q.domain = "example.com";
+    const auto page = store_.list_events(q);
+    ASSERT_EQ(page.items.size(), 1u);
+    EXPECT_EQ(page.items[0].key_id, a.key.key.id);
+    EXPECT_EQ(page.items[0].key_name, "Zapier");
+    EXPECT_EQ(page.items[0].key_prefix, a.key.key.prefix);
+}
+
+TEST_F(KeyServiceTest, EventFiltersNarrowTheListing) {
+    domain("example.com", "signal");
+    const auto a = create("example.com", "a");
+    const auto b = create("example.com", "b");
+    const auto e1 = listed_event("ev-1", "purchase");
+    const auto e2 = listed_event("ev-2", "lead");
+    const auto e3 = listed_event("ev-3", "purchase");
+    const std::vector<storage::event_insert> batch = {{"example.com", a.key.key.id, start_ms, &e1},
+                                                      {"example.com", b.key.key.id, start_ms + second, &e2},
+                                                      {"example.com", a.key.key.id, start_ms + 2 * second, &e3}};
+    store_.insert_events(batch);
+    const auto run = [&](auto&& fill) {
+        storage::listing_query q;
+        q.domain = "example.com";
+        fill(q);
+        return ids_of(store_.list_events(q));
+    };
+    using ids = std::vector<std::string>;
+    EXPECT_EQ(run([](auto&) {}), (ids{"ev-3", "ev-2", "ev-1"}));
+    EXPECT_EQ(run([&](auto& q) { q.key_id = a.key.key.id; }), (ids{"ev-3", "ev-1"}));
+    EXPECT_EQ(run([](auto& q) { q.event_name = "lead"; }), (ids{"ev-2"}));
+    EXPECT_EQ(run([](auto& q) { q.event_id = "ev-1"; }), (ids{"ev-1"}));
+    EXPECT_EQ(run([](auto& q) { q.since = start_ms + second; }), (ids{"ev-3", "ev-2"}));
+    EXPECT_EQ(run([](auto& q) { q.until = start_ms + second; }), (ids{"ev-1"}));
+    EXPECT_EQ(run([&](auto& q) {
+                  q.key_id = a.key.key.id;
+                  q.event_name = "purchase";
+                  q.since = start_ms + second;
+              }),
+              (ids{"ev-3"}));
+    EXPECT_EQ(run([](auto& q) { q.event_id = "ev-9"; }), (ids{}));
+    // Filters and the cursor together: page through one key's events.
+    storage::listing_query q;
+    q.domain = "example.com";
+    q.key_id = a.key.key.id;
+    q.limit = 1;
+    auto page = store_.list_events(q);
+    EXPECT_EQ(ids_of(page), (ids{"ev-3"}));
+    ASSERT_TRUE(page.next.has_value());
+    q.before = page.next;
+    page = store_.list_events(q);
+    EXPECT_EQ(ids_of(page), (ids{"ev-1"}));
+    EXPECT_FALSE(page.next.has_value());
+}
+
+// --- migration 0002 -----------------------------------------------------------------
+
+TEST(KeyRollMigration, KeysRolledBeforeTheUpgradeGetTheirSuccessorFromTheAuditTrail) {
+    temp_dir dir;
+    const auto path = dir.file("old.db");
+    {
+        // A database as the previous release left it: migration 0001 only.
+        storage::sqlite::database db(options_for(path));
+        const std::vector<storage::migration> first{storage::embedded_migrations().front()};
+        ASSERT_EQ(first.front().version, 1);
+        storage::apply_migrations(db, first);
+        db.exec("INSERT INTO domains VALUES ('example.com', 'pulse', 1)");
+        db.exec("INSERT INTO api_keys (id, domain, name, prefix, key_hash, status, created_at, expires_at) "
+                "VALUES ('key_old', 'example.com', 'n', 'cc_aaaaaaaa', x'01', 'active', 1, 99), "
+                "('key_new', 'example.com', 'n', 'cc_bbbbbbbb', x'02', 'active', 2, NULL), "
+                "('key_other', 'example.com', 'm', 'cc_cccccccc', x'03', 'active', 3, NULL)");
+        db.exec("INSERT INTO audit_log (at, actor, action, domain, key_id, details) VALUES "
+                "(2, 'cli', 'key.rolled', 'example.com', 'key_old', '{\"new_key_id\":\"key_new\"}')");
+    }
+    storage::sqlite::sqlite_storage store(options_for(path));
+    auto tx = store.begin_admin(false);
+    EXPECT_EQ(tx->find_key("key_old")->rolled_to, "key_new");
+    EXPECT_FALSE(tx->find_key("key_new")->rolled_to.has_value());
+    EXPECT_FALSE(tx->find_key("key_other")->rolled_to.has_value());
 }

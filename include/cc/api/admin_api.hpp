@@ -25,6 +25,10 @@ public:
 
 private:
     using admin_handler = std::function<web::response(web::request_context&, const keys::actor&)>;
+    /// @brief A route whose query may carry only `params` (anything else is validation_failed).
+    void add(web::router& routes, web::bhttp::verb method, const std::string& pattern, std::vector<std::string> params,
+             admin_handler h);
+    /// @brief A route that checks its own query string.
     void add(web::router& routes, web::bhttp::verb method, const std::string& pattern, admin_handler h);
     void add_preflight(web::router& routes, const std::string& pattern);
     void apply_cors(const web::request_context& ctx, web::response& res) const;
@@ -40,6 +44,9 @@ private:
     web::response rename_key(web::request_context& ctx, const keys::actor& who);
     web::response roll_key(web::request_context& ctx, const keys::actor& who);
     web::response list_events(web::request_context& ctx);
+    web::response get_event(web::request_context& ctx);
+    /// @brief 404 domain_not_found unless `domain` is registered.
+    std::optional<web::response> check_domain(web::request_context& ctx, const std::string& domain);
     web::response list_audit(web::request_context& ctx);
 
     keys::key_service& keys_;

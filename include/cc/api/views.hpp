@@ -12,8 +12,12 @@ nlohmann::json to_json(const keys::domain_view& d);
 /// @brief The SPEC's key object; never the key's value or hash.
 nlohmann::json to_json(const keys::key_view& k);
 
-/// @brief An event as listed by GET /admin/events.
-nlohmann::json to_json(const storage::event_record& e);
+/// @brief An event as listed by GET /admin/events, serialized: `value` is the stored
+/// decimal text written as a JSON number, exactly as sent (no binary rounding).
+std::string event_json_text(const storage::event_record& e);
+
+/// @brief True when `text` is a JSON number (RFC 8259 grammar).
+bool is_json_number(std::string_view text);
 
 /// @brief An audit entry.
 nlohmann::json to_json(const storage::audit_record& a);

@@ -36,6 +36,13 @@ struct key_view {
 struct created_key {
     key_view key;
     std::string value;
+    std::optional<key_view> rolled_from;  ///< a roll's old key, with its new expires_at
+};
+
+/// @brief One page of domains in name order; `next` is the last name shown when more follow.
+struct domain_page {
+    std::vector<domain_view> domains;
+    std::optional<std::string> next;
 };
 
 /// @brief A domain and its keys, newest first.
@@ -54,6 +61,8 @@ public:
 
     util::outcome<domain_view> put_domain(const std::string& domain, const std::string& plan, const actor& who);
     util::outcome<std::vector<domain_view>> list_domains();
+    /// @brief Up to `limit` domains after `after` (a previous page's `next`; empty: from the start).
+    util::outcome<domain_page> list_domains(int limit, const std::string& after);
     util::outcome<domain_view> get_domain(const std::string& domain);
     util::outcome<util::done> delete_domain(const std::string& domain, const actor& who);
 
@@ -66,6 +75,8 @@ public:
     util::outcome<key_view> restore_key(const std::string& id, const actor& who);
     util::outcome<util::done> delete_key(const std::string& id, const actor& who);
     /// @brief Issues a new key for the same domain and name; the old one expires after `grace_ms`.
+    /// Only an active key without a successor can be rolled (key_already_rolled, key_not_active),
+    /// so a roll never leaves more than one extra key, and that one only for the grace.
     util::outcome<created_key> roll_key(const std::string& id, util::millis grace_ms, const actor& who);
 
     /// @brief Reloads the in-memory index from storage.

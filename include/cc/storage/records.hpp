@@ -29,6 +29,7 @@ struct key_record {
     std::optional<std::string> last_used_ip;
     std::optional<util::millis> revoked_at;
     std::optional<util::millis> expires_at;
+    std::optional<std::string> rolled_to;  ///< the successor's id once the key is rolled
 };
 
 /// @brief One entry of the audit trail.
@@ -56,7 +57,8 @@ struct event_record {
     std::int64_t seq = 0;
     std::string domain;
     std::string key_id;
-    std::optional<std::string> key_name;  ///< null once the key is deleted
+    std::optional<std::string> key_name;    ///< kept after the key is deleted
+    std::optional<std::string> key_prefix;  ///< kept after the key is deleted
     util::millis received_at = 0;
     events::event event;
 };

@@ -20,6 +20,8 @@ public:
 
     virtual std::optional<domain_record> find_domain(std::string_view domain) = 0;
     virtual std::vector<domain_record> list_domains() = 0;
+    /// @brief Up to `limit` domains whose names sort after `after` (all when empty), in name order.
+    virtual std::vector<domain_record> list_domains_after(std::string_view after, int limit) = 0;
     virtual void upsert_domain(const domain_record& domain) = 0;
     virtual void delete_domain(std::string_view domain) = 0;
 
@@ -30,8 +32,10 @@ public:
     /// @brief The domain's keys, newest first.
     virtual std::vector<key_record> list_keys(std::string_view domain) = 0;
     virtual void insert_key(const key_record& key) = 0;
-    /// @brief Writes name, status, revoked_at and expires_at.
+    /// @brief Writes name, status, revoked_at, expires_at and rolled_to.
     virtual void update_key(const key_record& key) = 0;
+    /// @brief Deletes the key for good, keeping its id, domain, name and prefix (never its
+    /// hash) so that event listings still name the key that sent each event.
     virtual void delete_key(std::string_view id) = 0;
 
     virtual void append_audit(const audit_record& entry) = 0;
@@ -50,6 +54,12 @@ struct listing_query {
     std::optional<std::string> domain;
     std::optional<std::int64_t> before;  ///< exclusive cursor
     int limit = 50;
+    // Event listings only (list_audit ignores them); each one narrows the result.
+    std::optional<std::string> key_id;
+    std::optional<std::string> event_name;   ///< the event's `event` field, exactly
+    std::optional<std::string> event_id;
+    std::optional<util::millis> since;       ///< received at or after
+    std::optional<util::millis> until;       ///< received before
 };
 
 /// @brief Everything the service stores. One implementation per backend (SQLite now);

@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::string_view key_columns =
     "id, domain, name, prefix, encode(key_hash, 'hex'), status, created_at, last_used_at, last_used_ip, "
-    "revoked_at, expires_at";
+    "revoked_at, expires_at, rolled_to";
 
 /// @brief The advisory lock that serializes migration runs of every node on a database.
 constexpr std::string_view migration_lock_sql = "SELECT pg_advisory_lock(7406031913)";
@@ -51,6 +51,7 @@ key_record read_key(const result& r, int row) {
     key.last_used_ip = r.optional_text(row, 8);
     key.revoked_at = r.optional_int64(row, 9);
     key.expires_at = r.optional_int64(row, 10);
+    key.rolled_to = r.optional_text(row, 11);
     return key;
 }
 
@@ -135,6 +136,11 @@ public:
         return read_domains(db_.run("SELECT domain, plan, created_at FROM domains ORDER BY domain"));
     }
 
+    std::vector<domain_record> list_domains_after(std::string_view after, int limit) override {
+        return read_domains(db_.run("SELECT domain, plan, created_at FROM domains WHERE domain > $1 ORDER BY domain LIMIT $2",
+                                    {p(after), p(std::int64_t{std::max(limit, 0)})}));
+    }
+
     void upsert_domain(const domain_record& d) override {
         db_.run("INSERT INTO domains (domain, plan, created_at) VALUES ($1, $2, $3) "
                 "ON CONFLICT (domain) DO UPDATE SET plan = excluded.plan",
@@ -195,20 +201,28 @@ public:
 
     void insert_key(const key_record& k) override {
         db_.run("INSERT INTO api_keys (id, domain, name, prefix, key_hash, status, created_at, "
-                "last_used_at, last_used_ip, revoked_at, expires_at) "
-                "VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6, $7, $8, $9, $10, $11)",
+                "last_used_at, last_used_ip, revoked_at, expires_at, rolled_to) "
+                "VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6, $7, $8, $9, $10, $11, $12)",
                 {p(k.id), p(k.domain), p(k.name), p(k.prefix), p(to_hex(k.hash)), p(k.status), p(k.created_at),
-                 p(k.last_used_at), p(k.last_used_ip), p(k.revoked_at), p(k.expires_at)});
+                 p(k.last_used_at), p(k.last_used_ip), p(k.revoked_at), p(k.expires_at), p(k.rolled_to)});
         registry_changed_ = true;
     }
 
     void update_key(const key_record& k) override {
-        db_.run("UPDATE api_keys SET name = $1, status = $2, revoked_at = $3, expires_at = $4 WHERE id = $5",
-                {p(k.name), p(k.status), p(k.revoked_at), p(k.expires_at), p(k.id)});
+        db_.run("UPDATE api_keys SET name = $1, status = $2, revoked_at = $3, expires_at = $4, rolled_to = $5 "
+                "WHERE id = $6",
+                {p(k.name), p(k.status), p(k.revoked_at), p(k.expires_at), p(k.rolled_to), p(k.id)});
         registry_changed_ = true;
     }
 
     void delete_key(std::string_view id) override {
+        // Event listings keep naming the key after it is gone (never its hash).
+        db_.run("INSERT INTO deleted_keys (id, domain, name, prefix, deleted_at) "
+                "SELECT id, domain, name, prefix, (extract(epoch FROM clock_timestamp()) * 1000)::bigint "
+                "FROM api_keys WHERE id = $1 "
+                "ON CONFLICT (id) DO UPDATE SET domain = excluded.domain, name = excluded.name, "
+                "prefix = excluded.prefix, deleted_at = excluded.deleted_at",
+                {p(id)});
         db_.run("DELETE FROM api_keys WHERE id = $1", {p(id)});
         registry_changed_ = true;
     }
@@ -244,9 +258,9 @@ private:
 };
 
 constexpr std::string_view event_columns =
-    "e.seq, e.domain, e.event_id, e.key_id, k.name, e.name, e.email, e.email_sha256, e.phone, "
+    "e.seq, e.domain, e.event_id, e.key_id, coalesce(k.name, d.name), e.name, e.email, e.email_sha256, e.phone, "
     "e.phone_sha256, e.external_id, e.click_id, e.value, e.currency, e.occurred_at, "
-    "e.received_at, e.properties, e.raw";
+    "e.received_at, e.properties, e.raw, coalesce(k.prefix, d.prefix)";
 
 event_record read_event(const result& r, int i) {
     event_record e;
@@ -268,6 +282,7 @@ event_record read_event(const result& r, int i) {
     e.received_at = r.int64(i, 15);
     e.event.properties = r.optional_text(i, 16);
     e.event.raw = r.text(i, 17);
+    e.key_prefix = r.optional_text(i, 18);
     return e;
 }
 
@@ -287,9 +302,11 @@ audit_record read_audit(const result& r, int i) {
 /// @brief A newest-first listing; fetches one row more than asked to know if a next page exists.
 template <typename Record, typename Reader>
 page<Record> run_listing(connection& db, std::string_view sql, listing_query q, Reader read,
-                         std::int64_t Record::*cursor) {
+                         std::int64_t Record::*cursor, std::vector<param> extra = {}) {
     q.limit = std::max(q.limit, 1);
-    const auto r = db.run(sql, {p(q.domain), p(q.before), p(std::int64_t{q.limit} + 1)});
+    std::vector<param> params{p(q.domain), p(q.before), p(std::int64_t{q.limit} + 1)};
+    params.insert(params.end(), extra.begin(), extra.end());
+    const auto r = db.run(sql, params);
     page<Record> out;
     for (int i = 0; i < r.rows(); ++i) {
         if (out.items.size() == static_cast<std::size_t>(q.limit)) {
@@ -465,10 +482,14 @@ page<event_record> postgres_storage::list_events(const listing_query& query) {
     return run_listing<event_record>(
         *reader_.db,
         std::string("SELECT ") + std::string(event_columns) +
-            " FROM events e LEFT JOIN api_keys k ON k.id = e.key_id"
+            " FROM events e LEFT JOIN api_keys k ON k.id = e.key_id LEFT JOIN deleted_keys d ON d.id = e.key_id"
             " WHERE ($1::text IS NULL OR e.domain = $1) AND ($2::bigint IS NULL OR e.seq < $2)"
+            " AND ($4::text IS NULL OR e.key_id = $4) AND ($5::text IS NULL OR e.name = $5)"
+            " AND ($6::text IS NULL OR e.event_id = $6) AND ($7::bigint IS NULL OR e.received_at >= $7)"
+            " AND ($8::bigint IS NULL OR e.received_at < $8)"
             " ORDER BY e.seq DESC LIMIT $3",
-        query, read_event, &event_record::seq);
+        query, read_event, &event_record::seq,
+        {p(query.key_id), p(query.event_name), p(query.event_id), p(query.since), p(query.until)});
 }
 
 page<audit_record> postgres_storage::list_audit(const listing_query& query) {

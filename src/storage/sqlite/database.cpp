@@ -1,6 +1,7 @@
 #include "cc/storage/sqlite/database.hpp"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
@@ -39,6 +40,16 @@ database::database(const connection_options& options) {
     const int rc = sqlite3_open_v2(options.path.c_str(), &raw, flags, nullptr);
     db_.reset(raw);
     if (rc != SQLITE_OK) {
+        // SQLite only says "unable to open database file": name the usual cause (a data
+        // folder owned by another user, such as a root-owned bind mount in a container).
+        const auto parent = std::filesystem::path(options.path).parent_path();
+        const auto folder = parent.empty() ? std::string(".") : parent.string();
+        if (!options.read_only && !std::filesystem::exists(options.path) &&
+            ::access(folder.c_str(), W_OK | X_OK) != 0) {
+            throw storage_error("open " + options.path + ": permission denied: the folder " + folder +
+                                    " is not writable by uid " + std::to_string(::geteuid()),
+                                rc);
+        }
         throw_sqlite_error(raw, rc, "open " + options.path);
     }
     sqlite3_extended_result_codes(raw, 1);

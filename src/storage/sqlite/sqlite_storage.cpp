@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::string_view key_columns =
     "id, domain, name, prefix, key_hash, status, created_at, last_used_at, last_used_ip, "
-    "revoked_at, expires_at";
+    "revoked_at, expires_at, rolled_to";
 
 key_record read_key(statement& s) {
     key_record key;
@@ -26,6 +26,7 @@ key_record read_key(statement& s) {
     key.last_used_ip = s.column_optional_text(8);
     key.revoked_at = s.column_optional_int64(9);
     key.expires_at = s.column_optional_int64(10);
+    key.rolled_to = s.column_optional_text(11);
     return key;
 }
 
@@ -49,6 +50,15 @@ public:
         s->bind(1, domain);
         std::vector<key_record> out;
         while (s->step()) out.push_back(read_key(*s));
+        return out;
+    }
+
+    std::vector<domain_record> list_domains_after(std::string_view after, int limit) override {
+        statement_scope s(db_.prepared(
+            "SELECT domain, plan, created_at FROM domains WHERE domain > ? ORDER BY domain LIMIT ?"));
+        s->bind(1, after).bind(2, std::int64_t{std::max(limit, 0)});
+        std::vector<domain_record> out;
+        while (s->step()) out.push_back({s->column_text(0), s->column_text(1), s->column_int64(2)});
         return out;
     }
 
@@ -102,7 +112,7 @@ public:
     void insert_key(const key_record& k) override {
         statement_scope s(db_.prepared(
             "INSERT INTO api_keys (id, domain, name, prefix, key_hash, status, created_at, "
-            "last_used_at, last_used_ip, revoked_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+            "last_used_at, last_used_ip, revoked_at, expires_at, rolled_to) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
         s->bind(1, std::string_view(k.id))
             .bind(2, std::string_view(k.domain))
             .bind(3, std::string_view(k.name))
@@ -113,24 +123,36 @@ public:
             .bind(8, k.last_used_at)
             .bind(9, k.last_used_ip)
             .bind(10, k.revoked_at)
-            .bind(11, k.expires_at);
+            .bind(11, k.expires_at)
+            .bind(12, k.rolled_to);
         s->run();
         registry_changed_ = true;
     }
 
     void update_key(const key_record& k) override {
         statement_scope s(db_.prepared(
-            "UPDATE api_keys SET name = ?, status = ?, revoked_at = ?, expires_at = ? WHERE id = ?"));
+            "UPDATE api_keys SET name = ?, status = ?, revoked_at = ?, expires_at = ?, rolled_to = ? "
+            "WHERE id = ?"));
         s->bind(1, std::string_view(k.name))
             .bind(2, std::string_view(k.status))
             .bind(3, k.revoked_at)
             .bind(4, k.expires_at)
-            .bind(5, std::string_view(k.id));
+            .bind(5, k.rolled_to)
+            .bind(6, std::string_view(k.id));
         s->run();
         registry_changed_ = true;
     }
 
     void delete_key(std::string_view id) override {
+        {
+            // Event listings keep naming the key after it is gone.
+            statement_scope keep(db_.prepared(
+                "INSERT OR REPLACE INTO deleted_keys (id, domain, name, prefix, deleted_at) "
+                "SELECT id, domain, name, prefix, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) "
+                "FROM api_keys WHERE id = ?"));
+            keep->bind(1, id);
+            keep->run();
+        }
         statement_scope s(db_.prepared("DELETE FROM api_keys WHERE id = ?"));
         s->bind(1, id);
         s->run();
@@ -171,9 +193,9 @@ private:
 };
 
 constexpr std::string_view event_columns =
-    "e.seq, e.domain, e.event_id, e.key_id, k.name, e.name, e.email, e.email_sha256, e.phone, "
+    "e.seq, e.domain, e.event_id, e.key_id, coalesce(k.name, d.name), e.name, e.email, e.email_sha256, e.phone, "
     "e.phone_sha256, e.external_id, e.click_id, e.value, e.currency, e.occurred_at, "
-    "e.received_at, e.properties, e.raw";
+    "e.received_at, e.properties, e.raw, coalesce(k.prefix, d.prefix)";
 
 event_record read_event(statement& s) {
     event_record r;
@@ -195,6 +217,7 @@ event_record read_event(statement& s) {
     r.received_at = s.column_int64(15);
     r.event.properties = s.column_optional_text(16);
     r.event.raw = s.column_text(17);
+    r.key_prefix = s.column_optional_text(18);
     return r;
 }
 
@@ -307,9 +330,13 @@ page<event_record> sqlite_storage::list_events(const listing_query& query) {
     std::lock_guard lock(reader_.mutex);
     statement_scope s(reader_.db->prepared(
         std::string("SELECT ") + std::string(event_columns) +
-        " FROM events e LEFT JOIN api_keys k ON k.id = e.key_id"
+        " FROM events e LEFT JOIN api_keys k ON k.id = e.key_id LEFT JOIN deleted_keys d ON d.id = e.key_id"
         " WHERE (? IS NULL OR e.domain = ?) AND (? IS NULL OR e.seq < ?)"
-        " ORDER BY e.seq DESC LIMIT ?"));
+        " AND (?6 IS NULL OR e.key_id = ?6) AND (?7 IS NULL OR e.name = ?7)"
+        " AND (?8 IS NULL OR e.event_id = ?8) AND (?9 IS NULL OR e.received_at >= ?9)"
+        " AND (?10 IS NULL OR e.received_at < ?10)"
+        " ORDER BY e.seq DESC LIMIT ?5"));
+    s->bind(6, query.key_id).bind(7, query.event_name).bind(8, query.event_id).bind(9, query.since).bind(10, query.until);
     return run_listing<event_record>(*s, query, read_event, &event_record::seq);
 }
 
