@@ -127,7 +127,22 @@ if [[ $BENCH_PROBE == 1 ]]; then
 fi
 
 # ------------------------------------------------------------------ helpers
+# Only for nginx, which cannot report a port the kernel picked; cc-inbound binds port 0
+# and says which port it got (start_server), so no other process can take it in between.
 free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# listening_port LOGFILE OFFSET: the port of the first "listening" line after OFFSET bytes.
+listening_port() {
+    tail -c +"$(($2 + 1))" "$1" 2>/dev/null | "$PYTHON" -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        continue
+    if isinstance(obj, dict) and obj.get("msg") == "listening" and ":" in str(obj.get("address", "")):
+        print(str(obj["address"]).rsplit(":", 1)[1])
+        break'
+}
 
 cpu_ticks() {  # utime + stime of a process and, with a second argument, of its children processes
     local total=0 p
@@ -146,10 +161,10 @@ machine_busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 
 # start_server DB -> SERVER_PID, SERVER_URL
 start_server() {
-    local db=$1 port
-    port=$(free_port)
+    local db=$1 port="" from
+    from=$(stat -c %s "$BENCH_OUT/server.log" 2>/dev/null || echo 0)
     local -a env=(PATH=/usr/bin:/bin HOME="$WORK"
-        CC_LISTEN=127.0.0.1:$port CC_DATABASE="$db" CC_ADMIN_TOKEN="$ADMIN_TOKEN"
+        CC_LISTEN=127.0.0.1:0 CC_DATABASE="$db" CC_ADMIN_TOKEN="$ADMIN_TOKEN"
         CC_LOG_LEVEL=warn CC_SQLITE_SYNCHRONOUS="$BENCH_SYNCHRONOUS" CC_MAX_CONNECTIONS=20000
         CC_RATE_LIMIT_PULSE=100000000:100000000 CC_RATE_LIMIT_SIGNAL=100000000:100000000
         CC_RATE_LIMIT_CLARITY=100000000:100000000 CC_RATE_LIMIT_COMMAND=100000000:100000000)
@@ -158,10 +173,12 @@ start_server() {
     [[ -n $BENCH_SERVER_ENV ]] && env+=($BENCH_SERVER_ENV)
     env -i "${env[@]}" "$CC_BINARY" serve >>"$BENCH_OUT/server.log" 2>&1 &
     SERVER_PID=$!
-    SERVER_URL=http://127.0.0.1:$port
+    SERVER_URL=""
     local i
     for i in $(seq 1 400); do
-        if curl -sf -o /dev/null "$SERVER_URL/healthz" 2>/dev/null; then return 0; fi
+        [[ -n $port ]] || port=$(listening_port "$BENCH_OUT/server.log" "$from")
+        [[ -n $port ]] && SERVER_URL=http://127.0.0.1:$port
+        if [[ -n $SERVER_URL ]] && curl -sf -o /dev/null "$SERVER_URL/healthz" 2>/dev/null; then return 0; fi
         kill -0 "$SERVER_PID" 2>/dev/null || die "cc-inbound exited at start (see $BENCH_OUT/server.log)"
         sleep 0.05
     done

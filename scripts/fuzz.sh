@@ -3,8 +3,9 @@
 # FUZZ_SECONDS (default 30) on a copy of its seed corpus (tests/fuzz/corpus/<target>/;
 # new inputs go to the copy, never into the repository). Exits non-zero if any target
 # crashes, leaks or trips a sanitizer; the crashing input is kept in
-# build-fuzz/fuzz-runs/<target>/ and its path printed. Findings worth keeping go into the
-# seed corpus as crash-<name>: they are replayed on every run and must not crash again.
+# build-fuzz/fuzz-runs/<target>/ and its path printed. Findings worth keeping go into
+# tests/fuzz/regressions/<target>/crash-<name>: they are replayed on every run here and as
+# ctest tests (fuzz.regression.*) in every build, and must not crash again.
 #
 #   scripts/fuzz.sh                       # every target, 30 s each
 #   FUZZ_SECONDS=300 scripts/fuzz.sh fuzz_http_request
@@ -58,8 +59,7 @@ for target in "${targets[@]}"; do
   mkdir -p "$work/corpus"
   seeds="$root/tests/fuzz/corpus/$target"
   if [[ -d "$seeds" ]]; then
-    # Seeds only: a crash-* file kept in the repository is a known finding, replayed below.
-    find "$seeds" -maxdepth 1 -type f ! -name 'crash-*' -exec cp {} "$work/corpus/" \;
+    find "$seeds" -maxdepth 1 -type f -exec cp {} "$work/corpus/" \;
   fi
   log="$work/fuzz.log"
   echo "== $target: ${seconds}s, max_len ${max_len[$target]:-4096}"
@@ -87,7 +87,7 @@ for target in "${targets[@]}"; do
     summary+=("$target: ok, $execs runs in ${seconds}s, corpus $corpus_size inputs")
   fi
   # Known findings kept in the repository are replayed: they must no longer crash.
-  for known in "$seeds"/crash-*; do
+  for known in "$root/tests/fuzz/regressions/$target"/*; do
     [[ -f "$known" ]] || continue
     if ! "$root/$dir/$target" "$known" >"$work/replay-$(basename "$known").log" 2>&1; then
       failed+=("$target")

@@ -8,7 +8,8 @@ packages=(
   libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libsqlite3-dev libssl-dev
   zlib1g-dev libcli11-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev
-  python3 curl openssl ca-certificates ccache
+  python3 python3-jsonschema curl openssl ca-certificates ccache
+  chromium nodejs npm
   libpq-dev postgresql-15 postgresql-client-15
 )
 case "${1:-}" in
@@ -19,6 +20,12 @@ esac
 
 missing=()
 for p in "${packages[@]}"; do
+  # A Node.js installed another way (with its own npm) is kept: Debian's npm package
+  # would replace it.
+  case "$p" in
+    nodejs) command -v node >/dev/null && continue ;;
+    npm) command -v npm >/dev/null && continue ;;
+  esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 

@@ -25,6 +25,7 @@ cat <<MSG
 
 cc-inbound is starting on http://${listen} (database: ${CC_DATABASE:-data/cc-inbound.db}).
   health:  curl http://${listen}/healthz
+  dashboard: http://${listen}/dashboard/  (sign in with the admin token below)
   admin:   ${token_hint}
            then follow "Your first key" in README.md.
   stop:    Ctrl-C (or kill -TERM the process): in-flight requests finish, exit 0.

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <map>
 
+#include "cc/api/controls_api.hpp"
 #include "cc/api/json_body.hpp"
 #include "cc/api/views.hpp"
 #include "cc/keys/domain_name.hpp"
@@ -183,8 +184,9 @@ nlohmann::json created_json(const keys::created_key& created) {
 }  // namespace
 
 admin_api::admin_api(keys::key_service& keys, storage::store& store, const auth::admin_authenticator& auth,
-                     std::vector<std::string> cors_origins, offload run_blocking)
-    : keys_(keys), store_(store), auth_(auth), cors_origins_(std::move(cors_origins)), run_blocking_(std::move(run_blocking)) {}
+                     std::vector<std::string> cors_origins, offload run_blocking, keys::key_controls* controls)
+    : keys_(keys), store_(store), auth_(auth), cors_origins_(std::move(cors_origins)), run_blocking_(std::move(run_blocking)),
+      controls_(controls) {}
 
 bool admin_api::origin_allowed(std::string_view origin) const {
     return std::find(cors_origins_.begin(), cors_origins_.end(), origin) != cors_origins_.end();
@@ -301,6 +303,7 @@ void admin_api::register_routes(web::router& routes) {
         without_actor(&admin_api::list_events));
     add(routes, verb::get, "/admin/events/{event_id}", params{"domain"}, without_actor(&admin_api::get_event));
     add(routes, verb::get, "/admin/audit", params{"domain", "limit", "before"}, without_actor(&admin_api::list_audit));
+    register_control_routes(routes);
 }
 
 web::response admin_api::put_domain(web::request_context& ctx, const keys::actor& who) {
@@ -344,7 +347,7 @@ web::response admin_api::delete_domain(web::request_context& ctx, const keys::ac
 }
 
 web::response admin_api::create_key(web::request_context& ctx, const keys::actor& who) {
-    const auto body = read_object(ctx.req, {"domain", "name", "expires_at"});
+    const auto body = read_object(ctx.req, {"domain", "name", "expires_at", "allowed_ips"});
     if (!body.ok()) return web::error_response(ctx, body.error());
     std::vector<events::field_problem> problems;
     const auto domain = string_field(body.value(), "domain", true, problems);
@@ -355,9 +358,11 @@ web::response admin_api::create_key(web::request_context& ctx, const keys::actor
         expires_at = util::parse_rfc3339(*expires_text);
         if (!expires_at) problems.push_back({"expires_at", "must be an RFC 3339 date-time"});
     }
+    const auto allowed_ips = allowed_ips_field(body.value(), problems);
     if (!problems.empty()) return invalid(ctx, std::move(problems));
     ctx.log_domain = *domain;
-    return respond(ctx, keys_.create_key(*domain, *name, expires_at, who), status::created, created_json);
+    return respond(ctx, keys_.create_key(*domain, *name, expires_at, who, allowed_ips.value_or(std::vector<std::string>{})),
+                   status::created, created_json);
 }
 
 web::response admin_api::list_keys(web::request_context& ctx) {
@@ -380,11 +385,23 @@ web::response admin_api::get_key(web::request_context& ctx) {
 }
 
 web::response admin_api::rename_key(web::request_context& ctx, const keys::actor& who) {
-    const auto body = read_object(ctx.req, {"name"});
+    const auto body = read_object(ctx.req, {"name", "allowed_ips"});
     if (!body.ok()) return web::error_response(ctx, body.error());
     std::vector<events::field_problem> problems;
-    const auto name = string_field(body.value(), "name", true, problems);
+    const bool has_ips = body.value().contains("allowed_ips");
+    const auto name = string_field(body.value(), "name", !has_ips, problems);
+    const auto allowed_ips = allowed_ips_field(body.value(), problems);
     if (!problems.empty()) return invalid(ctx, std::move(problems));
+    if (allowed_ips) {
+        if (!controls_) return web::error_response(ctx, {"internal_error", "Key controls are not available.", {}});
+        // Both checked above, so a bad name cannot leave the IPs changed (or the other way round).
+        if (name) {
+            const auto renamed = keys_.rename_key(ctx.param("id"), *name, who);
+            if (!renamed.ok()) return web::error_response(ctx, renamed.error());
+        }
+        return respond(ctx, controls_->set_allowed_ips(ctx.param("id"), *allowed_ips, who), status::ok,
+                       [](const auto& k) { return to_json(k); });
+    }
     return respond(ctx, keys_.rename_key(ctx.param("id"), *name, who), status::ok, [](const auto& k) { return to_json(k); });
 }
 

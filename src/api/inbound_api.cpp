@@ -31,8 +31,32 @@ intake::inbound_call inbound_api::call_of(web::request_context& ctx) {
     if (const auto key = ctx.req["X-CC-Api-Key"]; !key.empty()) call.api_key = std::string(key.data(), key.size());
     call.host = header(ctx.req, web::bhttp::field::host);
     call.content_type = header(ctx.req, web::bhttp::field::content_type);
+    // Every Content-Encoding line counts: two lines are a list of codings, as one line with a comma.
+    for (auto [it, end] = ctx.req.equal_range(web::bhttp::field::content_encoding); it != end; ++it) {
+        if (!call.content_encoding.empty()) call.content_encoding += ",";
+        call.content_encoding.append(it->value().data(), it->value().size());
+    }
+    const auto target = ctx.req.target();
+    call.query = std::string(web::split_target(std::string_view(target.data(), target.size())).second);
     call.body = std::move(ctx.req.body());
     call.client_ip = ctx.client_ip;
+    call.request_id = ctx.request_id;
+    // A browser announces itself with Origin (cross-origin and POST) or Sec-Fetch-Site
+    // (every fetch of a current browser). Sec-Fetch-Mode alone is not a browser: Node's
+    // server-side fetch sends it on every request.
+    if (const auto origin = ctx.req[web::bhttp::field::origin]; !origin.empty()) {
+        call.browser_origin = std::string(origin.data(), origin.size());
+    } else if (const auto site = ctx.req["Sec-Fetch-Site"]; !site.empty()) {
+        // Same-origin fetches carry no Origin: the Referer's origin says which page it was.
+        const auto referer = ctx.req[web::bhttp::field::referer];
+        const std::string_view ref(referer.data(), referer.size());
+        const auto scheme_end = ref.find("://");
+        if (scheme_end != std::string_view::npos && scheme_end > 0) {
+            call.browser_origin = std::string(ref.substr(0, ref.find('/', scheme_end + 3)));
+        } else {
+            call.browser_origin = "sec-fetch-site: " + std::string(site.data(), site.size());
+        }
+    }
     call.on_identified = [&ctx](const keys::key_state& key) {
         ctx.log_domain = key.domain;
         ctx.log_key_prefix = key.prefix;

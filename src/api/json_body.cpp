@@ -19,7 +19,7 @@ util::outcome<nlohmann::json> read_object(const web::request& req, std::initiali
     }
     std::string error;
     auto doc = events::read_json(body, error);
-    if (!doc) return util::failure{"invalid_json", "The body is not valid JSON: " + error, {}};
+    if (!doc) return util::failure{"invalid_json", error, {}};
     if (!doc->root.is_object()) return util::validation_failure({{"(body)", "must be a JSON object"}});
     std::vector<events::field_problem> problems;
     for (const auto& [name, value] : doc->root.items()) {

@@ -36,7 +36,10 @@ nlohmann::json to_json(const keys::key_view& view) {
             {"last_used_ip", text_or_null(k.last_used_ip)},
             {"revoked_at", time_or_null(k.revoked_at)},
             {"expires_at", time_or_null(k.expires_at)},
-            {"rolled_to", text_or_null(k.rolled_to)}};
+            {"rolled_to", text_or_null(k.rolled_to)},
+            {"allowed_ips", k.allowed_ips},
+            {"exposed_at", time_or_null(k.exposed_at)},
+            {"exposed_origin", text_or_null(k.exposed_origin)}};
 }
 
 bool is_json_number(std::string_view text) {

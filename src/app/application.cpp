@@ -7,7 +7,10 @@
 #include <boost/asio/post.hpp>
 
 #include "cc/api/admin_api.hpp"
+#include "cc/api/dashboard_api.hpp"
 #include "cc/api/inbound_api.hpp"
+#include "cc/api/leak_api.hpp"
+#include "cc/api/openapi_api.hpp"
 #include "cc/api/ops_api.hpp"
 #include "cc/app/health_probe.hpp"
 #include "cc/app/maintenance.hpp"
@@ -77,14 +80,30 @@ int serve(const config::settings& settings) {
     }
 
     intake::event_writer writer(store, static_cast<std::size_t>(settings.commit_max_events),
-                                static_cast<std::size_t>(settings.writer_queue_capacity));
-    intake::intake_service intake(registry, writer, clock, util::system_random(), settings.rate_limits);
+                                static_cast<std::size_t>(settings.writer_queue_capacity),
+                                static_cast<std::size_t>(settings.writer_queue_max_bytes));
+    keys::key_controls controls(store, registry, clock,
+                                [](const std::string& code) { return static_cast<int>(web::status_for(code)); });
+    intake::intake_service intake(registry, writer, clock, util::system_random(), settings.rate_limits, &controls);
     if (feed) intake.set_index_guard([&feed] { return feed->fresh(); });
     auth::admin_authenticator admin_auth(settings.admin_tokens);
     boost::asio::thread_pool blocking_pool(2);
     api::admin_api admin(keys, store, admin_auth, settings.cors_origins,
-                         [&blocking_pool](std::function<void()> work) { boost::asio::post(blocking_pool, std::move(work)); });
+                         [&blocking_pool](std::function<void()> work) { boost::asio::post(blocking_pool, std::move(work)); },
+                         &controls);
     api::inbound_api inbound(intake);
+    std::unique_ptr<api::leak_api> leaks;
+    if (!settings.leak_report_keys_file.empty()) {
+        try {
+            leaks = std::make_unique<api::leak_api>(
+                settings.leak_report_keys_file, controls,
+                [&blocking_pool](std::function<void()> work) { boost::asio::post(blocking_pool, std::move(work)); });
+        } catch (const std::exception& e) {
+            ops::log(spdlog::level::critical, "cannot start", {{"error", e.what()}});
+            ops::flush_logs();
+            return 1;
+        }
+    }
 
     std::unique_ptr<web::server> server_holder;
     try {
@@ -106,8 +125,12 @@ int serve(const config::settings& settings) {
     // they have listeners of their own.
     web::router public_routes, admin_routes, metrics_routes;
     inbound.register_routes(public_routes);
+    if (leaks) leaks->register_routes(public_routes);
     ops_routes.register_health(public_routes);
+    api::register_openapi(public_routes);
     admin.register_routes(settings.admin_listen.empty() ? public_routes : admin_routes);
+    // The dashboard goes where the admin API is, so its calls are same-origin.
+    api::dashboard_api().register_routes(settings.admin_listen.empty() ? public_routes : admin_routes);
     ops_routes.register_metrics(settings.metrics_listen.empty() ? public_routes : metrics_routes);
 
     nlohmann::json listening;
@@ -126,7 +149,7 @@ int serve(const config::settings& settings) {
     }
 
     maintenance background(store, registry, keys, std::chrono::milliseconds(settings.last_used_flush_ms),
-                           settings.retention_days);
+                           settings.retention_days, &controls);
     // Changes made by the operator CLI reach this index within 100 ms (SPEC §4).
     keys::registry_watcher registry_watch(keys, std::chrono::milliseconds(20));
     if (!admin_auth.enabled()) {
@@ -146,11 +169,12 @@ int serve(const config::settings& settings) {
 
     // One thread waits for signals: SIGHUP reloads the TLS certificate, SIGTERM or
     // SIGINT starts the drain.
-    std::thread signal_waiter([&server, stop_signals] {
+    std::thread signal_waiter([&server, &leaks, stop_signals] {
         for (;;) {
             int signal = 0;
             sigwait(&stop_signals, &signal);
             if (signal == SIGHUP) {
+                if (leaks) leaks->reload();
                 try {
                     server.reload_tls();
                     ops::log(spdlog::level::info, "tls reloaded", {{"enabled", server.tls_enabled()}});

@@ -10,6 +10,7 @@
 #include "cc/app/application.hpp"
 #include "cc/app/health_probe.hpp"
 #include "cc/config/config.hpp"
+#include "cc/keys/key_controls.hpp"
 #include "cc/keys/key_service.hpp"
 #include "cc/app/store_factory.hpp"
 #include "cc/storage/sqlite/sqlite_storage.hpp"
@@ -26,6 +27,7 @@ public:
         : opened_(open_store(s)), keys_(*opened_.store, registry_, clock_, util::system_random()) {}
 
     keys::key_service& keys() { return keys_; }
+    keys::key_controls& controls() { return controls_; }
 
     /// @brief Prints the value as JSON, or the failure on stderr; returns the exit code.
     template <typename T, typename Render>
@@ -45,7 +47,17 @@ private:
     util::system_clock clock_;
     keys::key_registry registry_;
     keys::key_service keys_;
+    keys::key_controls controls_{*opened_.store, registry_, clock_, nullptr};
 };
+
+/// @brief Normalizes `--allowed-ips` entries; prints the problems and returns nullopt when bad.
+std::optional<std::vector<std::string>> cli_allowed_ips(const std::vector<std::string>& entries) {
+    auto checked = keys::normalize_allowed_ips(entries);
+    if (checked.problems.empty()) return std::move(checked.normalized);
+    std::cerr << "error: validation_failed: invalid allowed IPs\n";
+    for (const auto& p : checked.problems) std::cerr << "  " << p.field << ": " << p.problem << "\n";
+    return std::nullopt;
+}
 
 const keys::actor cli_actor{"cli", std::nullopt};
 
@@ -97,6 +109,12 @@ int run_cli(int argc, char** argv) {
     keys_create->add_option("--domain", domain)->required();
     keys_create->add_option("--name", name)->required();
     keys_create->add_option("--expires-at", expires_at, "RFC 3339 time after which the key stops working");
+    std::vector<std::string> allowed_ips;
+    keys_create->add_option("--allowed-ips", allowed_ips, "IPv4/IPv6 addresses or CIDR blocks the key may be used from (comma-separated)")
+        ->delimiter(',');
+    auto* keys_allow = keys_cmd->add_subcommand("allow-ips", "set the addresses a key may be used from (none given: any)");
+    keys_allow->add_option("id", key_id)->required();
+    keys_allow->add_option("entries", allowed_ips, "IPv4/IPv6 addresses or CIDR blocks");
     auto* keys_list = keys_cmd->add_subcommand("list", "list a domain's keys");
     keys_list->add_option("--domain", domain)->required();
     auto* keys_revoke = keys_cmd->add_subcommand("revoke", "revoke a key");
@@ -183,7 +201,14 @@ int run_cli(int argc, char** argv) {
                         return 2;
                     }
                 }
-                return ops.print(k.create_key(domain, name, expiry, cli_actor), created_json);
+                const auto ips = cli_allowed_ips(allowed_ips);
+                if (!ips) return 2;
+                return ops.print(k.create_key(domain, name, expiry, cli_actor, *ips), created_json);
+            }
+            if (keys_allow->parsed()) {
+                const auto ips = cli_allowed_ips(allowed_ips);
+                if (!ips) return 2;
+                return ops.print(ops.controls().set_allowed_ips(key_id, *ips, cli_actor), key_json);
             }
             if (keys_list->parsed()) {
                 return ops.print(k.list_keys(domain), [](const keys::key_listing& l) {

@@ -8,8 +8,9 @@ namespace cc::app {
 using namespace std::chrono;
 
 maintenance::maintenance(storage::store& store, keys::key_registry& registry, keys::key_service& keys,
-                         milliseconds interval, int retention_days)
-    : store_(store), registry_(registry), keys_(keys), interval_(interval), retention_days_(retention_days) {
+                         milliseconds interval, int retention_days, keys::key_controls* controls)
+    : store_(store), registry_(registry), keys_(keys), interval_(interval), retention_days_(retention_days),
+      controls_(controls) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -29,6 +30,7 @@ void maintenance::stop() {
 }
 
 void maintenance::flush_last_used() {
+    if (controls_) controls_->flush();  // usage counts and refusals, coalesced with last-used times
     auto updates = registry_.take_last_used();
     if (updates.empty()) return;
     try {
@@ -43,6 +45,7 @@ void maintenance::flush_last_used() {
 }
 
 void maintenance::purge_expired_events() {
+    if (controls_) controls_->purge();
     const auto cutoff = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() -
                         static_cast<std::int64_t>(retention_days_) * 24 * 3600 * 1000;
     try {

@@ -155,6 +155,7 @@ const std::vector<setting_parser>& parsers() {
         }));
         p.push_back(int_setting("commit_max_events", &settings::commit_max_events, 1, 100'000, "most events in one group commit"));
         p.push_back(int_setting("writer_queue_capacity", &settings::writer_queue_capacity, 1, 10'000'000, "events waiting for commit before 503"));
+        p.push_back(int_setting("writer_queue_max_bytes", &settings::writer_queue_max_bytes, 1024 * 1024, 2'000'000'000, "bytes of events waiting for commit before 503"));
         p.push_back(text_setting("sqlite_synchronous", &settings::sqlite_synchronous, "SQLite synchronous level: normal, full or extra",
                                  [](const std::string& t) {
                                      if (t != "normal" && t != "full" && t != "extra")
@@ -168,6 +169,8 @@ const std::vector<setting_parser>& parsers() {
         p.push_back(text_setting("metrics_listen", &settings::metrics_listen, "separate listener for /metrics (host:port)", check_host_port));
         p.push_back(list_setting("trusted_proxies", &settings::trusted_proxies, "proxy addresses whose X-Forwarded-For is believed"));
         p.push_back(int_setting("retention_days", &settings::retention_days, 1, 36'500, "events older than this are purged"));
+        p.push_back(text_setting("leak_report_keys_file", &settings::leak_report_keys_file,
+                                 "GitHub secret-scanning public keys (JSON); enables POST /__cc/leaks, reloaded on SIGHUP"));
         return p;
     }();
     return all;

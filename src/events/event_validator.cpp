@@ -26,7 +26,8 @@ constexpr std::string_view p_event_name =
     "must be 1-64 characters of letters, digits, _ . : - and space";
 constexpr std::string_view p_email = "must be an email address like name@example.com";
 constexpr std::string_view p_email_long = "must be at most 254 characters";
-constexpr std::string_view p_phone = "must be 7-15 digits, optionally starting with +";
+constexpr std::string_view p_phone =
+    "must be 7-15 digits with the country code, optionally starting with + or 00 (E.164, first digit not 0)";
 constexpr std::string_view p_external_id_long = "must be at most 256 characters";
 constexpr std::string_view p_click_id_long = "must be at most 512 characters";
 constexpr std::string_view p_identifier =
@@ -38,7 +39,11 @@ constexpr std::string_view p_too_precise = "must have at most 18 digits after th
 constexpr std::string_view p_currency_required = "is required when value is present";
 constexpr std::string_view p_currency = "is not an ISO 4217 currency code";
 constexpr std::string_view p_event_id = "must be 1-128 characters";
-constexpr std::string_view p_timestamp = "must be an RFC 3339 date-time or Unix seconds";
+constexpr std::string_view p_timestamp =
+    "must be an RFC 3339 date-time or Unix time in seconds (or milliseconds when >= 10^11)";
+constexpr std::string_view p_string_or_integer = "must be a string or an integer";
+constexpr std::string_view p_number_symbols =
+    "must be a plain number: currency symbols and thousands separators are not allowed (e.g. 1299.00)";
 constexpr std::string_view p_too_old = "is more than 90 days in the past";
 constexpr std::string_view p_too_new = "is more than 10 minutes in the future";
 constexpr std::string_view p_object = "must be a JSON object";
@@ -234,14 +239,19 @@ bool check_phone(const json& object, event& out, problem_list& problems) {
             plus_seen = true;  // one "+", before any digit
             continue;
         }
-        if (!is_digit(c) || e164.size() > max_phone_digits) {
+        if (!is_digit(c) || e164.size() > max_phone_digits + 2) {
             ok = false;  // also stops early on absurdly long input
             break;
         }
         e164.push_back(c);
     }
+    // "00" is the international call prefix: 0044... is +44...
+    if (ok && !plus_seen && e164.size() >= 3 && e164[1] == '0' && e164[2] == '0') {
+        e164.erase(1, 2);
+    }
     const std::size_t digits = e164.size() - 1;
-    if (!ok || digits < min_phone_digits || digits > max_phone_digits) {
+    // E.164 numbers start with a country code, and none begins with 0.
+    if (!ok || digits < min_phone_digits || digits > max_phone_digits || e164[1] == '0') {
         problems.add("phone", p_phone);
         return true;
     }
@@ -250,14 +260,30 @@ bool check_phone(const json& object, event& out, problem_list& problems) {
     return true;
 }
 
+// A JSON integer's decimal text (CRMs send numeric ids as numbers), else nullopt.
+std::optional<std::string> integer_text(const json& node) {
+    if (node.is_number_unsigned()) {
+        return std::to_string(node.get<json::number_unsigned_t>());
+    }
+    if (node.is_number_integer()) {
+        return std::to_string(node.get<json::number_integer_t>());
+    }
+    return std::nullopt;
+}
+
 bool check_bounded_text(const json& object, std::string_view name, std::size_t max_chars,
-                        std::string_view too_long, std::optional<std::string>& out, problem_list& problems) {
+                        std::string_view too_long, std::optional<std::string>& out, problem_list& problems,
+                        bool integer_allowed = false) {
     const field f = lookup(object, name);
     if (!f.present()) {
         return false;
     }
     if (f.kind != field_kind::text) {
-        problems.add(name, p_string);
+        if (auto digits = integer_allowed ? integer_text(*f.node) : std::nullopt) {
+            out = std::move(digits);
+        } else {
+            problems.add(name, integer_allowed ? p_string_or_integer : p_string);
+        }
     } else if (utf8_length(f.text) > max_chars) {
         problems.add(name, too_long);
     } else {
@@ -284,6 +310,20 @@ std::string number_text(const json& node, const std::string* source_text) {
     return source_text != nullptr ? *source_text : node.dump();
 }
 
+// "$99.99", "1,299.00", "99.99 EUR": a price as people write it, not a number.
+bool has_symbols_or_separators(std::string_view text) noexcept {
+    bool digit = false;
+    bool other = false;
+    for (const char c : text) {
+        if (is_digit(c)) {
+            digit = true;
+        } else if (c != '.' && c != '-' && c != '+' && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z')) {
+            other = true;
+        }
+    }
+    return digit && other;
+}
+
 bool check_value(const json& object, const std::string* value_text, event& out, problem_list& problems) {
     const field f = lookup(object, "value");
     if (!f.present()) {
@@ -297,7 +337,10 @@ bool check_value(const json& object, const std::string* value_text, event& out, 
     }
     switch (parsed.status) {
         case decimal_status::ok: out.value = std::move(parsed.text); break;
-        case decimal_status::not_a_number: problems.add("value", p_number); break;
+        case decimal_status::not_a_number:
+            problems.add("value", f.kind == field_kind::text && has_symbols_or_separators(f.text) ? p_number_symbols
+                                                                                                  : p_number);
+            break;
         case decimal_status::negative: problems.add("value", p_non_negative); break;
         case decimal_status::too_large: problems.add("value", p_too_large); break;
         case decimal_status::too_precise: problems.add("value", p_too_precise); break;
@@ -335,7 +378,11 @@ void check_event_id(const json& object, event& out, problem_list& problems) {
         return;
     }
     if (f.kind != field_kind::text) {
-        problems.add("event_id", p_string);
+        if (auto digits = integer_text(*f.node)) {
+            out.event_id = std::move(digits);  // at most 20 characters
+        } else {
+            problems.add("event_id", p_string_or_integer);
+        }
     } else if (utf8_length(f.text) > max_event_id_chars) {
         problems.add("event_id", p_event_id);
     } else {
@@ -360,9 +407,17 @@ std::optional<millis> unix_seconds_to_ms(std::string_view text) {
     }
     const std::string_view canonical = parsed.text;
     const std::size_t point = std::min(canonical.find('.'), canonical.size());
-    // 10^12 seconds is year 33658: past that, it only needs to be "far".
-    if (point > 12) {
-        return far_future;
+    // 10^11 and more is milliseconds (JavaScript's Date.now(), HubSpot): as seconds it would
+    // be the year 5138. Past 10^16 ms (year 318857) it only needs to be "far".
+    if (point >= 12) {
+        if (point > 16) {
+            return far_future;
+        }
+        millis ms = 0;
+        for (std::size_t i = 0; i < point; ++i) {
+            ms = ms * 10 + (canonical[i] - '0');  // sub-millisecond digits are truncated
+        }
+        return ms;
     }
     millis ms = 0;
     for (std::size_t i = 0; i < point; ++i) {
@@ -452,7 +507,7 @@ validation_result validate_event(const json& object, const std::string* value_te
     const bool has_email = check_email(object, out, problems);
     const bool has_phone = check_phone(object, out, problems);
     const bool has_external_id = check_bounded_text(object, "external_id", max_external_id_chars,
-                                                    p_external_id_long, out.external_id, problems);
+                                                    p_external_id_long, out.external_id, problems, true);
     const bool has_click_id =
         check_bounded_text(object, "click_id", max_click_id_chars, p_click_id_long, out.click_id, problems);
     check_identifier(has_email || has_phone || has_external_id || has_click_id, problems);

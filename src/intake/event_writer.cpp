@@ -8,8 +8,12 @@
 
 namespace cc::intake {
 
-event_writer::event_writer(storage::store& store, std::size_t max_batch_events, std::size_t queue_capacity)
-    : store_(store), max_batch_events_(max_batch_events), queue_capacity_(queue_capacity) {
+event_writer::event_writer(storage::store& store, std::size_t max_batch_events, std::size_t queue_capacity,
+                           std::size_t queue_max_bytes)
+    : store_(store),
+      max_batch_events_(max_batch_events),
+      queue_capacity_(queue_capacity),
+      queue_max_bytes_(queue_max_bytes) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -17,13 +21,28 @@ event_writer::~event_writer() {
     stop();
 }
 
+std::size_t event_writer::approximate_bytes(const events::event& e) noexcept {
+    std::size_t n = sizeof(events::event) + e.name.size() + e.raw.size();
+    for (const auto* field : {&e.event_id, &e.email, &e.email_sha256, &e.phone, &e.phone_sha256, &e.external_id,
+                              &e.click_id, &e.value, &e.currency, &e.properties}) {
+        if (*field) n += (*field)->size();
+    }
+    return n;
+}
+
 bool event_writer::submit(write_request request, write_completion done) {
     const auto count = request.events.size();
+    std::size_t bytes = 0;
+    for (const auto& e : request.events) bytes += approximate_bytes(e);
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || queued_events_ + count > queue_capacity_) return false;
+        // Bounded in events and in bytes; a full queue is a 503 the client retries.
+        if (stopping_ || queued_events_ + count > queue_capacity_ || queued_bytes_ + bytes > queue_max_bytes_) {
+            return false;
+        }
         queued_events_ += count;
-        queue_.push_back({std::move(request), std::move(done)});
+        queued_bytes_ += bytes;
+        queue_.push_back({std::move(request), std::move(done), bytes});
         ops::global_metrics().writer_queue_depth = static_cast<std::int64_t>(queued_events_);
     }
     wake_.notify_one();
@@ -42,6 +61,11 @@ void event_writer::stop() {
 std::size_t event_writer::queued_events() const {
     std::lock_guard lock(mutex_);
     return queued_events_;
+}
+
+std::size_t event_writer::queued_bytes() const {
+    std::lock_guard lock(mutex_);
+    return queued_bytes_;
 }
 
 void event_writer::run() {
@@ -68,7 +92,9 @@ void event_writer::run() {
 void event_writer::commit(std::vector<pending>& group) {
     auto& metrics = ops::global_metrics();
     std::vector<storage::event_insert> inserts;
+    std::size_t bytes = 0;
     for (const auto& p : group) {
+        bytes += p.bytes;
         for (const auto& e : p.request.events) {
             inserts.push_back({p.request.domain, p.request.key_id, p.request.received_at, &e});
         }
@@ -88,6 +114,7 @@ void event_writer::commit(std::vector<pending>& group) {
     {
         std::lock_guard lock(mutex_);
         queued_events_ -= inserts.size();
+        queued_bytes_ -= bytes;
         metrics.writer_queue_depth = static_cast<std::int64_t>(queued_events_);
     }
     std::size_t offset = 0;

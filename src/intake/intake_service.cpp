@@ -6,9 +6,10 @@
 #include "cc/events/event_validator.hpp"
 #include "cc/events/form_decoder.hpp"
 #include "cc/events/json_reader.hpp"
-#include "cc/events/json_slices.hpp"
+#include "cc/intake/body_decoder.hpp"
 #include "cc/keys/domain_name.hpp"
 #include "cc/ops/metrics.hpp"
+#include "cc/util/crypto.hpp"
 
 namespace cc::intake {
 namespace {
@@ -39,6 +40,50 @@ failure unsupported_media_type(bool form_allowed) {
             {}};
 }
 
+// A client that put its key in the URL (`?api_key=cc_...`) hears where keys go instead of
+// a bare "missing"; the query is only looked at, never used to authenticate.
+bool query_holds_key(std::string_view query) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        const auto name = lower_trimmed(pair.substr(0, eq));
+        const auto value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        if (name.find("key") != std::string::npos || name.find("token") != std::string::npos ||
+            value.starts_with("cc_")) {
+            return true;
+        }
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return false;
+}
+
+// Undoes the Content-Encoding; the size limit applies to what comes out.
+std::optional<failure> decode_content(inbound_call& call, std::size_t limit) {
+    switch (decode_body(call.content_encoding, call.body, limit)) {
+        case decode_status::ok: return std::nullopt;
+        case decode_status::unsupported:
+            return failure{"unsupported_media_type",
+                           "Content-Encoding must be gzip or deflate (or absent); other encodings are not supported.",
+                           {}};
+        case decode_status::too_large:
+            return failure{"payload_too_large",
+                           "The decompressed body exceeds this endpoint's limit of " + std::to_string(limit) + " bytes.",
+                           {}};
+        case decode_status::corrupt:
+            break;
+    }
+    return failure{"invalid_json", "The body could not be decompressed: it is not valid " +
+                                       lower_trimmed(call.content_encoding) + " data.", {}};
+}
+
+// What `curl -d '{...}'` and urllib send: JSON labelled as a form.
+bool looks_like_json(std::string_view body) {
+    const auto first = body.find_first_not_of(" \t\r\n");
+    return first != std::string_view::npos && (body[first] == '{' || body[first] == '[');
+}
+
 }  // namespace
 
 std::optional<std::string> media_kind(const std::string& content_type) {
@@ -51,20 +96,48 @@ std::optional<std::string> media_kind(const std::string& content_type) {
 }
 
 intake_service::intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
-                               util::random_source& random, std::map<std::string, config::rate_limit> rate_limits)
-    : registry_(registry), writer_(writer), clock_(clock), random_(random), rate_limits_(std::move(rate_limits)) {}
+                               util::random_source& random, std::map<std::string, config::rate_limit> rate_limits,
+                               keys::key_controls* controls)
+    : registry_(registry), writer_(writer), clock_(clock), random_(random), rate_limits_(std::move(rate_limits)),
+      controls_(controls) {}
+
+void intake_service::note_refusal(const std::optional<keys::key_lookup>& key, const inbound_call& call,
+                                  const util::failure& f) {
+    // Only a refusal with an identified key is the customer's to see (usage, rejection log).
+    if (key && controls_) controls_->refused(*key, f, {call.request_id, call.client_ip});
+}
 
 std::string intake_service::new_event_id() {
     return "evt_" + util::random_base62(random_, 24);
 }
 
-util::outcome<intake_service::authorized> intake_service::admit(const inbound_call& call) {
+util::outcome<intake_service::authorized> intake_service::admit(const inbound_call& call,
+                                                               std::optional<keys::key_lookup>& identified) {
     // Fail closed: a key index that may be out of date could accept a revoked key.
     if (index_fresh_ && !index_fresh_()) {
         return failure{"unavailable", "This node cannot confirm its key index is current; nothing was stored. Retry shortly.",
                        {}, 1};
     }
+    // A browser never gets in, whatever it sends (SPEC §7); a valid key it carries is
+    // marked exposed, and keeps working for server requests.
+    if (call.browser_origin) {
+        if (call.api_key && auth::is_well_formed_api_key(*call.api_key)) {
+            if (auto seen = registry_.find(util::sha256(*call.api_key))) {
+                if (call.on_identified) call.on_identified(*seen->state);
+                if (controls_) controls_->note_exposed(*seen, *call.browser_origin, call.client_ip);
+                identified = std::move(*seen);
+            }
+        }
+        auto refusal = keys::key_controls::browser_refusal();
+        ops::global_metrics().auth_failures.inc({refusal.code});
+        return refusal;
+    }
     if (!call.api_key) {
+        if (query_holds_key(call.query)) {
+            return auth_failure("missing_api_key",
+                                "API keys are never accepted in the URL query string; send the key in the "
+                                "X-CC-Api-Key header.");
+        }
         return auth_failure("missing_api_key", "The X-CC-Api-Key header is required.");
     }
     // Shape and checksum first: a malformed key never reaches the index.
@@ -76,6 +149,7 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
         return auth_failure("invalid_api_key", "The API key is not valid.");
     }
     const auto now = clock_.now_ms();
+    identified = *found;
     const auto& state = *found->state;
     if (call.on_identified) call.on_identified(state);
     if (state.revoked) {
@@ -93,7 +167,15 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
         addressed = host.substr(12);
     }
     if (addressed && *addressed != state.domain) {
-        return auth_failure("domain_mismatch", "This key belongs to another domain than the request's host.");
+        return auth_failure("domain_mismatch", "The API key " + state.prefix + "... belongs to the domain " +
+                                                   state.domain + ", but this request is addressed to " + *addressed +
+                                                   ".");
+    }
+    // Allowed IPs come from the index, so a change holds for the very next request.
+    if (!state.allowed_ips.empty() && !state.allowed_ips.allows(call.client_ip)) {
+        auto refusal = keys::key_controls::ip_refusal(state, call.client_ip);
+        ops::global_metrics().auth_failures.inc({refusal.code});
+        return refusal;
     }
     const auto limit = rate_limits_.find(found->plan);
     if (limit != rate_limits_.end()) {
@@ -112,35 +194,54 @@ util::outcome<intake_service::authorized> intake_service::admit(const inbound_ca
     return authorized{std::move(*found), now};
 }
 
+void intake_service::charge_events(const authorized& who, std::size_t count) {
+    const auto limit = rate_limits_.find(who.key.plan);
+    if (limit == rate_limits_.end() || count == 0) return;
+    std::lock_guard lock(who.key.usage->mutex);
+    who.key.usage->bucket.charge(static_cast<double>(count));
+}
+
 void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
-    auto admitted = admit(call);
-    if (!admitted.ok()) return done(admitted.error());
+    std::optional<keys::key_lookup> identified;
+    const auto refuse = [&](util::failure f) {
+        note_refusal(identified, call, f);
+        done(std::move(f));
+    };
+    auto admitted = admit(call, identified);
+    if (!admitted.ok()) return refuse(admitted.error());
     const auto kind = media_kind(call.content_type);
-    if (!kind) return done(unsupported_media_type(true));
+    if (!kind) return refuse(unsupported_media_type(true));
+    if (auto refused = decode_content(call, max_event_bytes)) return refuse(std::move(*refused));
 
     auto& metrics = ops::global_metrics();
     std::string error;
     events::validation_result result;
     if (*kind == "json") {
-        auto doc = events::read_json(call.body, error);
+        auto doc = events::read_events(call.body, events::body_shape::single_event, error);
         if (!doc) {
             metrics.events.inc({"rejected"});
-            return done(failure{"invalid_json", "The body is not valid JSON: " + error, {}});
+            return refuse(failure{"invalid_json", std::move(error), {}});
         }
-        const auto text = doc->value_texts.find("/value");
-        result = events::validate_event(doc->root, text == doc->value_texts.end() ? nullptr : &text->second,
-                                        std::move(call.body), admitted.value().now);
+        result = events::validate_event(doc->root, events::value_text_at(*doc, "/value"), std::move(call.body),
+                                        admitted.value().now);
     } else {
+        if (looks_like_json(call.body)) {
+            metrics.events.inc({"rejected"});
+            return refuse(failure{"unsupported_media_type",
+                                "The body is JSON, but Content-Type says application/x-www-form-urlencoded; "
+                                "send it with Content-Type: application/json.",
+                                {}});
+        }
         auto form = events::decode_form(call.body, error);
         if (!form) {
             metrics.events.inc({"rejected"});
-            return done(failure{"invalid_json", "The form body cannot be decoded: " + error, {}});
+            return refuse(failure{"invalid_json", "The form body cannot be decoded: " + error + ".", {}});
         }
         result = events::validate_event(*form, nullptr, std::move(call.body), admitted.value().now);
     }
     if (!result.ok()) {
         metrics.events.inc({"rejected"});
-        return done(util::validation_failure(std::move(result.problems)));
+        return refuse(util::validation_failure(std::move(result.problems)));
     }
     auto& event = *result.value;
     if (!event.event_id) event.event_id = new_event_id();
@@ -157,6 +258,7 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
         if (!outcomes) return done(unavailable());
         keys::key_registry::touch(*usage, now, ip);
         const bool duplicate = (*outcomes)[0] == storage::insert_outcome::duplicate;
+        usage->counters.add(duplicate ? keys::usage_kind::duplicate : keys::usage_kind::accepted, now);
         metrics.events.inc({duplicate ? "duplicate" : "accepted"});
         done(event_receipt{duplicate ? "duplicate" : "accepted", event_id});
     });
@@ -164,21 +266,30 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
 }
 
 void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done) {
-    auto admitted = admit(call);
-    if (!admitted.ok()) return done(admitted.error());
+    std::optional<keys::key_lookup> identified;
+    const auto refuse = [&](util::failure f) {
+        note_refusal(identified, call, f);
+        done(std::move(f));
+    };
+    auto admitted = admit(call, identified);
+    if (!admitted.ok()) return refuse(admitted.error());
     const auto kind = media_kind(call.content_type);
-    if (!kind || *kind != "json") return done(unsupported_media_type(false));
+    if (!kind || *kind != "json") return refuse(unsupported_media_type(false));
+    if (auto refused = decode_content(call, max_batch_bytes)) return refuse(std::move(*refused));
 
     std::string error;
-    auto doc = events::read_json(call.body, error);
-    if (!doc) return done(failure{"invalid_json", "The body is not valid JSON: " + error, {}});
+    auto doc = events::read_events(call.body, events::body_shape::batch, error);
+    if (!doc) return refuse(failure{"invalid_json", std::move(error), {}});
     const auto& root = doc->root;
     const auto events_field = root.is_object() ? root.find("events") : root.end();
     if (!root.is_object() || events_field == root.end() || !events_field->is_array() || events_field->empty() ||
         events_field->size() > max_batch_events) {
-        return done(util::validation_failure(
+        return refuse(util::validation_failure(
             {{"events", "must be an array of 1 to " + std::to_string(max_batch_events) + " events"}}));
     }
+    // The rate limit counts events: admit() took one token for the request, the rest of
+    // the batch is charged now (it may leave the bucket in debt, which later requests repay).
+    charge_events(admitted.value(), events_field->size() - 1);
 
     auto& metrics = ops::global_metrics();
     const auto now = admitted.value().now;
@@ -188,18 +299,25 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
     write_request request{key.state->domain, key.state->id, now, {}};
     std::vector<std::size_t> stored_index;  // request.events[i] is batch element stored_index[i]
     // Each event keeps its own bytes as sent; re-serializing is the fallback only.
-    const auto texts = events::array_element_texts(call.body, "events");
+    const auto& texts = doc->event_texts;
     for (std::size_t i = 0; i < events_field->size(); ++i) {
         const auto& element = (*events_field)[i];
         auto& item = receipt->results[i];
         item.index = i;
+        std::string raw = i < texts.size() && !texts[i].empty()
+                              ? std::string(texts[i])
+                              : element.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        // An element may not be bigger than the same event sent alone.
+        if (raw.size() > max_event_bytes) {
+            item.status = "rejected";
+            item.error = util::validation_failure(
+                {{"(event)", "must be at most " + std::to_string(max_event_bytes) +
+                                 " bytes, the limit of a single event"}});
+            ++receipt->rejected;
+            continue;
+        }
         const auto pointer = "/events/" + std::to_string(i) + "/value";
-        const auto text = doc->value_texts.find(pointer);
-        auto result = events::validate_event(element, text == doc->value_texts.end() ? nullptr : &text->second,
-                                             texts.size() == events_field->size()
-                                                 ? std::string(texts[i])
-                                                 : element.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                                             now);
+        auto result = events::validate_event(element, events::value_text_at(*doc, pointer), std::move(raw), now);
         if (!result.ok()) {
             item.status = "rejected";
             item.error = util::validation_failure(std::move(result.problems));
@@ -213,6 +331,9 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
         request.events.push_back(std::move(event));
     }
     metrics.events.inc({"rejected"}, receipt->rejected);
+    if (receipt->rejected > 0) {
+        key.usage->counters.add(keys::usage_kind::rejected, now, static_cast<std::int64_t>(receipt->rejected));
+    }
     if (request.events.empty()) return done(std::move(*receipt));
 
     auto usage = key.usage;
@@ -227,6 +348,8 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
                 item.status = duplicate ? "duplicate" : "accepted";
                 ++(duplicate ? receipt->duplicates : receipt->accepted);
             }
+            if (receipt->accepted) usage->counters.add(keys::usage_kind::accepted, now, static_cast<std::int64_t>(receipt->accepted));
+            if (receipt->duplicates) usage->counters.add(keys::usage_kind::duplicate, now, static_cast<std::int64_t>(receipt->duplicates));
             auto& metrics = ops::global_metrics();
             metrics.events.inc({"accepted"}, receipt->accepted);
             metrics.events.inc({"duplicate"}, receipt->duplicates);

@@ -49,6 +49,8 @@ void key_registry::put_key_locked(const storage::key_record& key) {
     state->prefix = key.prefix;
     state->revoked = key.status == "revoked";
     state->expires_at = key.expires_at;
+    state->allowed_ips = ip_allowlist::from_entries(key.allowed_ips);
+    state->exposed = key.exposed_at.has_value();
     const auto digest = digest_of(key.hash);
     auto& s = by_hash_[digest];
     s.state = std::move(state);
@@ -107,6 +109,20 @@ std::vector<storage::last_used_update> key_registry::take_last_used() {
         }
     }
     return updates;
+}
+
+std::vector<storage::usage_delta> key_registry::take_usage() {
+    std::vector<storage::usage_delta> deltas;
+    std::vector<usage_counts> counts;
+    std::shared_lock lock(mutex_);
+    for (const auto& [id, digest] : hash_by_id_) {
+        counts.clear();
+        by_hash_.at(digest).usage->counters.drain(counts);
+        for (const auto& c : counts) {
+            deltas.push_back({id, c.hour, c.counts[0], c.counts[1], c.counts[2], c.counts[3]});
+        }
+    }
+    return deltas;
 }
 
 std::size_t key_registry::key_count() const {

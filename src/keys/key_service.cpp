@@ -175,7 +175,8 @@ util::outcome<util::done> key_service::delete_domain(const std::string& domain, 
 }
 
 util::outcome<created_key> key_service::create_key(const std::string& domain, const std::string& name,
-                                                   std::optional<util::millis> expires_at, const actor& who) {
+                                                   std::optional<util::millis> expires_at, const actor& who,
+                                                   const std::vector<std::string>& allowed_ips) {
     std::vector<events::field_problem> problems;
     const auto domain_name = normalize_domain(domain);
     if (!domain_name) problems.push_back({"domain", "must be a registered domain name"});
@@ -201,9 +202,14 @@ util::outcome<created_key> key_service::create_key(const std::string& domain, co
     key.status = "active";
     key.created_at = now;
     key.expires_at = expires_at;
+    key.allowed_ips = allowed_ips;
     tx->insert_key(key);
-    tx->append_audit(audit(who, "key.created", key.domain, key.id,
-                           nlohmann::json{{"name", key.name}, {"prefix", key.prefix}}.dump()));
+    nlohmann::json created = {{"name", key.name}, {"prefix", key.prefix}};
+    if (!allowed_ips.empty()) {
+        store_.set_allowed_ips(*tx, key.id, allowed_ips);  // same transaction: never a key without its limits
+        created["allowed_ips"] = allowed_ips;
+    }
+    tx->append_audit(audit(who, "key.created", key.domain, key.id, created.dump()));
     tx->commit();
     registry_.put_key(key);
     return created_key{view_of(key), generated.value, std::nullopt};

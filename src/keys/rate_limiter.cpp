@@ -6,7 +6,8 @@
 namespace cc::keys {
 
 bool token_bucket::try_take(double per_second, double burst, util::millis now, util::millis& retry_after_ms) noexcept {
-    if (tokens_ < 0) {
+    if (!started_) {
+        started_ = true;
         tokens_ = burst;
         last_ = now;
     } else if (now > last_) {
@@ -19,6 +20,10 @@ bool token_bucket::try_take(double per_second, double burst, util::millis now, u
     }
     retry_after_ms = static_cast<util::millis>(std::ceil((1.0 - tokens_) * 1000.0 / per_second));
     return false;
+}
+
+void token_bucket::charge(double count) noexcept {
+    tokens_ -= count;
 }
 
 }  // namespace cc::keys

@@ -42,6 +42,8 @@ import uuid
 import zlib
 from datetime import datetime, timezone
 
+import openapi_check
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BINARY = os.environ.get("CC_BINARY") or os.path.normpath(
     os.path.join(HERE, "..", "..", "build", "cc-inbound"))
@@ -70,7 +72,7 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 DOMAIN_FIELDS = {"domain", "plan", "key_limit", "active_keys", "created_at"}
 KEY_FIELDS = {"id", "domain", "name", "prefix", "status", "created_at", "last_used_at",
-              "last_used_ip", "revoked_at", "expires_at", "rolled_to"}
+              "last_used_ip", "revoked_at", "expires_at", "rolled_to", "allowed_ips", "exposed_at", "exposed_origin"}
 KEY_LIST_FIELDS = {"domain", "plan", "key_limit", "active_keys", "keys"}
 EVENT_FIELDS = {"event_id", "event", "domain", "key_id", "key_name", "key_prefix", "email", "email_sha256",
                 "phone", "phone_sha256", "external_id", "click_id", "value", "value_decimal",
@@ -255,11 +257,14 @@ class Api:
             connection.request(method, path, body=data, headers=sent)
             resp = connection.getresponse()
             payload = resp.read()
-            return Response(resp.status, resp.msg, payload, resp.reason,
-                            "HTTP/1.1" if resp.version == 11 else "HTTP/1.0")
+            response = Response(resp.status, resp.msg, payload, resp.reason,
+                                "HTTP/1.1" if resp.version == 11 else "HTTP/1.0")
         finally:
             if own:
                 connection.close()
+        # Every response must be one the OpenAPI document describes (CC_OPENAPI_VALIDATE).
+        openapi_check.check_response(method, path, response)
+        return response
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -459,7 +464,9 @@ class RawConnection:
             while self._fill():
                 pass
             body, self.buf = self.buf, b""
-        return Response(status, headers, body, reason, version)
+        response = Response(status, headers, body, reason, version)
+        openapi_check.check_raw_response(response)  # errors keep the one shape (CC_OPENAPI_VALIDATE)
+        return response
 
     def _read_exactly(self, n):
         while len(self.buf) < n:
@@ -536,6 +543,7 @@ def server_environment(database, admin_token=None, extra=None) -> dict:
     """The child environment: the parent's minus every CC_*, plus the harness's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CC_")}
     env.update(DEFAULT_SERVER_ENV)
+    env.update(sanitizer_environment(env))
     env["CC_LISTEN"] = "127.0.0.1:0"
     env["CC_DATABASE"] = database
     if TEST_BACKEND == "postgres" and "CC_DATABASE_URL" not in (extra or {}):
@@ -550,6 +558,37 @@ def server_environment(database, admin_token=None, extra=None) -> dict:
     return env
 
 
+# What AddressSanitizer, LeakSanitizer and UBSan print when they find something.
+SANITIZER_REPORT_RE = re.compile(
+    r"ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer)"
+    r"|SUMMARY: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer)"
+    r"|: runtime error: ")
+
+
+def sanitizer_environment(env) -> dict:
+    """Sanitizer options for a child (ignored by a plain build): UBSan stops at the first
+    finding, LeakSanitizer runs at exit; options the caller already set come first and
+    ours after them, so ours win (the last occurrence of an option counts)."""
+    asan = env.get("ASAN_OPTIONS", "")
+    ubsan = env.get("UBSAN_OPTIONS", "")
+    return {"ASAN_OPTIONS": ":".join(filter(None, [asan, "detect_leaks=1"])),
+            "UBSAN_OPTIONS": ":".join(filter(None, [ubsan, "print_stacktrace=1", "halt_on_error=1"]))}
+
+
+def sanitizer_reports(lines) -> list:
+    """The lines of a process's stderr that belong to a sanitizer report."""
+    return [line for line in lines if SANITIZER_REPORT_RE.search(line)]
+
+
+def assert_no_sanitizer_report(lines, what):
+    lines = list(lines)
+    found = sanitizer_reports(lines)
+    if found:
+        first = next(i for i, line in enumerate(lines) if SANITIZER_REPORT_RE.search(line))
+        raise AssertionError(f"sanitizer report in the output of {what}:\n"
+                             + "\n".join(lines[max(0, first - 2):first + 60]))
+
+
 def check_binary():
     if not (os.path.isfile(BINARY) and os.access(BINARY, os.X_OK)):
         raise RuntimeError(f"cc-inbound binary not found at {BINARY}; build it or set CC_BINARY")
@@ -560,10 +599,12 @@ def run_cli(args, database, env=None, timeout=60.0) -> subprocess.CompletedProce
     check_binary()
     workdir = tempfile.mkdtemp(prefix="cc-e2e-cli-")
     try:
-        return subprocess.run([BINARY, *args], cwd=workdir, env=server_environment(database, None, env),
+        done = subprocess.run([BINARY, *args], cwd=workdir, env=server_environment(database, None, env),
                               stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    assert_no_sanitizer_report(done.stderr.decode("utf-8", "replace").splitlines(), f"cc-inbound {' '.join(args)}")
+    return done
 
 
 def _listening_address(line):
@@ -707,8 +748,13 @@ class Server:
             pump.join(5)
 
     def close(self):
-        self.kill()
+        """SIGTERM (so LeakSanitizer runs at exit), SIGKILL only if it hangs; then fail
+        on any sanitizer report in the server's output."""
+        if self.stop() is None and self.proc is not None:
+            print(f"[harness] server {self.proc.pid} ignored SIGTERM for {STOP_TIMEOUT}s; killed",
+                  file=sys.stderr)
         shutil.rmtree(self.tmpdir, ignore_errors=True)
+        assert_no_sanitizer_report(self.log_lines("stderr"), f"server on port {self.port}")
 
 
 # ----------------------------------------------------------------------------- test cases

@@ -130,7 +130,14 @@ class EmptyAdminTokenTest(CcTestCase):
         try:
             server.start()
         except RuntimeError:
-            return  # refusing to start with an empty token is also safe
+            # Refusing to start is also safe, but only as a deliberate refusal that says
+            # why: an exit code (not a crash by a signal) and a line naming the setting.
+            code = server.wait()
+            self.assertIsNotNone(code, "the server neither listened nor exited")
+            self.assertGreater(code, 0, f"crashed (exit {code}):\n{server.log_tail()}")
+            self.assertRegex(server.log_text().lower(), r"admin[ _]token",
+                             f"the refusal does not say it is about the admin token:\n{server.log_tail()}")
+            return
         for value in ("Bearer ", "Bearer", None):
             with self.subTest(authorization=value):
                 headers = {} if value is None else {"Authorization": value}

@@ -28,10 +28,13 @@ def text(result) -> str:
     return (result.stdout + result.stderr).decode("utf-8", "replace")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def unlistened_port() -> socket.socket:
+    """A socket bound to a port and not listening: connections to the port are refused, and
+    no other process can take the port while the socket is open (a port freed and reused
+    could meanwhile belong to another test's server)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s
 
 
 class ArgServer(Server):
@@ -598,8 +601,9 @@ class HelpAndHealthcheckTest(CliTestCase):
         self.assertEqual(result.returncode, 0, text(result))
 
     def test_healthcheck_with_nothing_listening_exits_non_zero(self):
-        port = free_port()
-        result = self.cli(["healthcheck"], self.temp_database(), env={"CC_LISTEN": f"127.0.0.1:{port}"})
+        with unlistened_port() as held:
+            port = held.getsockname()[1]
+            result = self.cli(["healthcheck"], self.temp_database(), env={"CC_LISTEN": f"127.0.0.1:{port}"})
         self.assertNotEqual(result.returncode, 0, text(result))
 
     def test_healthcheck_with_a_server_that_never_answers_gives_up(self):

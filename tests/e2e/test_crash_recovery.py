@@ -242,8 +242,10 @@ def start_partial_post(port, key, event_id):
     conn = RawConnection(port, timeout=CLIENT_TIMEOUT)
     conn.send(build_request("GET", "/healthz"))
     expect(conn.read_response(), 200, "GET /healthz before the partial POST")
+    # The 100 Continue answer says the server has parsed the head and awaits the body.
     conn.send(build_request("POST", INBOUND, {"Content-Type": "application/json", "X-CC-Api-Key": key,
-                                              "Content-Length": str(len(body))}))
+                                              "Expect": "100-continue", "Content-Length": str(len(body))}))
+    expect(conn.read_response(timeout=CLIENT_TIMEOUT), 100, "100 Continue before the partial body")
     conn.send(body[:10])
     return conn, body[10:]
 
@@ -264,7 +266,6 @@ class SigtermUnderLoadTest(CcTestCase):
                    for i in range(3)]
         for conn, _ in partial:
             self.addCleanup(conn.close)
-        time.sleep(0.3)  # let the server read the partial heads
 
         load = Load(server.port, created["key"], f"term-{uuid.uuid4().hex[:8]}", stop_on_error=True).start()
         poll(lambda: load.acked_count() >= 300 or not any(t.is_alive() for t in load.threads),

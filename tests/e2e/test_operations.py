@@ -43,12 +43,14 @@ def begin_in_flight(server, key, event_id):
     # A first complete exchange proves the connection is accepted and being served.
     conn.send(build_request("GET", "/healthz"))
     expect(conn.read_response(), 200, "GET /healthz before the in-flight request")
+    # Expect: 100-continue makes the server say when it has parsed the head and started
+    # reading the body: from that answer on, the request is in flight.
     conn.send(build_request("POST", INBOUND, {"Content-Type": "application/json",
                                               "X-CC-Api-Key": key,
+                                              "Expect": "100-continue",
                                               "Content-Length": str(len(body))}))
+    expect(conn.read_response(timeout=10), 100, "100 Continue: the head is parsed, the body awaited")
     conn.send(body[:10])
-    # Nothing observable says the server has parsed the head; give it a moment.
-    time.sleep(0.5)
     return conn, body[10:]
 
 

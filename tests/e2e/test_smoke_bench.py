@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BINARY
+from harness import BINARY, assert_no_sanitizer_report
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 SCRIPT = os.path.join(ROOT, "bench", "run.sh")
@@ -60,6 +60,9 @@ class SmokeBenchTest(unittest.TestCase):
             self.assertEqual(point["c202"], point["answered"], point)
             self.assertEqual(point["stored_delta"], point["accepted"] + point["unanswered_stored"])
             self.assertIn("Honesty: every check passed", proc.stdout)
+            # The benchmark's servers are stopped with SIGTERM: a sanitizer build reports there.
+            with open(os.path.join(out, "results", "server.log"), encoding="utf-8", errors="replace") as f:
+                assert_no_sanitizer_report(f.read().splitlines(), "the benchmark's cc-inbound")
 
 
 if __name__ == "__main__":

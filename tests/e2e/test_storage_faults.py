@@ -26,6 +26,14 @@ def report(text: str):
     print(f"[storage-faults] {text}", file=sys.stderr, flush=True)
 
 
+def writer_queue_depth(api) -> float:
+    """cc_writer_queue_depth_events from /metrics: events submitted and not yet committed."""
+    for line in api.get("/metrics", token=None).text.splitlines():
+        if line.startswith("cc_writer_queue_depth_events"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError("no cc_writer_queue_depth_events in /metrics")
+
+
 def big_event(event_id: str, pad: int = 6000) -> dict:
     """An event whose stored row spans a couple of pages (properties and raw body)."""
     return {"event": "purchase", "event_id": event_id, "email": "buyer@example.com",
@@ -274,7 +282,11 @@ class LockedDatabaseTest(ServerTestCase):
             target=lambda: results.append(self.api.inbound(self.key, big_event(event_id, pad=100))), daemon=True)
         try:
             thread.start()
-            time.sleep(0.05)  # well inside the 300 ms busy timeout
+            # Release only once the event waits on the lock: it is queued for the group
+            # commit, and the queue drains only after the commit (event_writer.cpp).
+            poll(lambda: writer_queue_depth(self.api) >= 1, 5, interval=0.01,
+                 what="the event to wait on the locked database")
+            self.assertEqual(results, [], "answered while the database was still locked")
         finally:
             db.execute("COMMIT")
             db.close()

@@ -8,6 +8,7 @@
 
 #include "cc/events/form_decoder.hpp"
 #include "cc/events/json_reader.hpp"
+#include "cc/util/crypto.hpp"
 
 namespace {
 
@@ -111,18 +112,18 @@ TEST(EventValidation, UnknownFieldsAreIgnoredAndKeptInRaw) {
 
 TEST(EventValidation, EveryProblemIsCollectedOncePerFieldInOrder) {
     const json body = {{"event", "bad!"},      {"email", "nope"},        {"phone", "12"},
-                       {"value", -1},          {"event_id", 5},          {"timestamp", "soon"},
-                       {"properties", "[1]"},  {"external_id", 9},       {"click_id", repeat("c", 513)}};
+                       {"value", -1},          {"event_id", 5.5},        {"timestamp", "soon"},
+                       {"properties", "[1]"},  {"external_id", false},       {"click_id", repeat("c", 513)}};
     EXPECT_EQ(problems(validate(body)),
               (problem_list{{"event", "must be 1-64 characters of letters, digits, _ . : - and space"},
                             {"email", "must be an email address like name@example.com"},
-                            {"phone", "must be 7-15 digits, optionally starting with +"},
-                            {"external_id", "must be a string"},
+                            {"phone", "must be 7-15 digits with the country code, optionally starting with + or 00 (E.164, first digit not 0)"},
+                            {"external_id", "must be a string or an integer"},
                             {"click_id", "must be at most 512 characters"},
                             {"value", "must be >= 0"},
                             {"currency", "is required when value is present"},
-                            {"event_id", "must be a string"},
-                            {"timestamp", "must be an RFC 3339 date-time or Unix seconds"},
+                            {"event_id", "must be a string or an integer"},
+                            {"timestamp", "must be an RFC 3339 date-time or Unix time in seconds (or milliseconds when >= 10^11)"},
                             {"properties", "must be a JSON object"}}));
 }
 
@@ -233,7 +234,7 @@ TEST(EventValidation, PhoneWithoutPlusIsTakenToIncludeItsCountryCode) {
 }
 
 TEST(EventValidation, PhoneHasSevenToFifteenDigits) {
-    const std::string bad = "must be 7-15 digits, optionally starting with +";
+    const std::string bad = "must be 7-15 digits with the country code, optionally starting with + or 00 (E.164, first digit not 0)";
     EXPECT_EQ(accepted(with("phone", "1234567")).phone, "+1234567");
     EXPECT_EQ(accepted(with("phone", "+1234567")).phone, "+1234567");
     EXPECT_EQ(problems(validate(with("phone", "123456"))), one("phone", bad));
@@ -245,9 +246,26 @@ TEST(EventValidation, PhoneHasSevenToFifteenDigits) {
 }
 
 TEST(EventValidation, PhoneRefusesLettersAndMisplacedPlus) {
-    const std::string bad = "must be 7-15 digits, optionally starting with +";
+    const std::string bad = "must be 7-15 digits with the country code, optionally starting with + or 00 (E.164, first digit not 0)";
     for (const char* phone : {"555-CALL-NOW", "1+5551234567", "++15551234567", "+1 555 123 4567 ext 9",
                               "5551234\t567", "+", "-()-", "\xd9\xa1\xd9\xa2\xd9\xa3\xd9\xa4\xd9\xa5\xd9\xa6\xd9\xa7"}) {
+        EXPECT_EQ(problems(validate(with("phone", phone))), one("phone", bad)) << phone;
+    }
+}
+
+TEST(EventValidation, PhoneInternationalPrefix00IsReadAsPlus) {
+    const auto e = accepted(with("phone", "0044 20 7946 0958"));
+    EXPECT_EQ(e.phone, "+442079460958");
+    EXPECT_EQ(e.phone_sha256, cc::util::sha256_hex("+442079460958"));
+    EXPECT_EQ(accepted(with("phone", "00 1 (555) 123-4567")).phone_sha256, phone_hash);
+    // The 15-digit limit counts the number, not the prefix.
+    EXPECT_EQ(accepted(with("phone", "00123456789012345")).phone, "+123456789012345");
+    EXPECT_FALSE(validate(with("phone", "001234567890123456")).ok());
+}
+
+TEST(EventValidation, PhoneInE164NeverStartsWithZero) {
+    const std::string bad = "must be 7-15 digits with the country code, optionally starting with + or 00 (E.164, first digit not 0)";
+    for (const char* phone : {"020 7946 0958", "+0441234567", "000441234567", "0 1234567"}) {
         EXPECT_EQ(problems(validate(with("phone", phone))), one("phone", bad)) << phone;
     }
 }
@@ -272,7 +290,12 @@ TEST(EventValidation, ExternalIdIsAtMost256Characters) {
     EXPECT_TRUE(validate(with("external_id", repeat("\xe2\x82\xac", 256))).ok());
     EXPECT_FALSE(validate(with("external_id", repeat("\xe2\x82\xac", 257))).ok());
     EXPECT_EQ(accepted(with("external_id", "  crm-42 ")).external_id, "crm-42");
-    EXPECT_EQ(problems(validate(with("external_id", 42))), one("external_id", "must be a string"));
+    // A JSON integer is read as its decimal text; other types are refused.
+    EXPECT_EQ(accepted(with("external_id", 42)).external_id, "42");
+    EXPECT_EQ(accepted(with("external_id", 18446744073709551615ULL)).external_id, "18446744073709551615");
+    EXPECT_EQ(accepted(with("external_id", -7)).external_id, "-7");
+    EXPECT_EQ(problems(validate(with("external_id", 4.5))), one("external_id", "must be a string or an integer"));
+    EXPECT_EQ(problems(validate(with("external_id", true))), one("external_id", "must be a string or an integer"));
 }
 
 TEST(EventValidation, ClickIdIsAtMost512Characters) {
@@ -369,8 +392,15 @@ TEST(EventValidation, ValueMustNotBeNegative) {
 
 TEST(EventValidation, ValueMustBeANumber) {
     for (const json& value : {json(true), json("abc"), json::object(), json::array({1}), json("NaN"),
-                              json("Infinity"), json("0x10"), json("+5"), json("1,000.00"), json("$5")}) {
+                              json("Infinity"), json("0x10"), json("+5"), json("1e"), json("-")}) {
         EXPECT_EQ(problems(validate(priced(value))), one("value", "must be a number")) << value.dump();
+    }
+}
+
+TEST(EventValidation, ValueWithSymbolsOrSeparatorsSaysSo) {
+    const std::string says = "must be a plain number: currency symbols and thousands separators are not allowed (e.g. 1299.00)";
+    for (const char* value : {"$99.99", "1,299.00", "99.99 EUR", "\xe2\x82\xac" "5", "1 299", "1'299.00"}) {
+        EXPECT_EQ(problems(validate(priced(value))), one("value", says)) << value;
     }
 }
 
@@ -417,7 +447,11 @@ TEST(EventValidation, EventIdIsOneTo128Characters) {
     EXPECT_TRUE(validate(with("event_id", repeat("\xc3\xa9", 128))).ok());
     EXPECT_EQ(accepted(with("event_id", "  order-1 ")).event_id, "order-1");
     EXPECT_EQ(accepted(with("event_id", "x")).event_id, "x");
-    EXPECT_EQ(problems(validate(with("event_id", 1234))), one("event_id", "must be a string"));
+    // A JSON integer is read as its decimal text.
+    EXPECT_EQ(accepted(with("event_id", 1234)).event_id, "1234");
+    EXPECT_EQ(accepted(with("event_id", 9007199254740993ULL)).event_id, "9007199254740993");
+    EXPECT_EQ(problems(validate(with("event_id", 12.5))), one("event_id", "must be a string or an integer"));
+    EXPECT_EQ(problems(validate(with("event_id", json::array()))), one("event_id", "must be a string or an integer"));
 }
 
 // ---- timestamp ---------------------------------------------------------------------------
@@ -442,6 +476,18 @@ TEST(EventValidation, TimestampAcceptsUnixSecondsAsNumberOrString) {
     EXPECT_EQ(accepted(with("timestamp", std::to_string(secs) + ".9999")).occurred_at, hour_ago + 999);
 }
 
+TEST(EventValidation, TimestampFrom10To11IsMilliseconds) {
+    const millis hour_ago = now - 60 * minute_ms;
+    EXPECT_EQ(accepted(with("timestamp", hour_ago)).occurred_at, hour_ago);                  // Date.now()
+    EXPECT_EQ(accepted(with("timestamp", std::to_string(hour_ago))).occurred_at, hour_ago);  // as a string
+    EXPECT_EQ(accepted(with("timestamp", std::to_string(hour_ago) + ".75")).occurred_at, hour_ago);
+    // Just below 10^11 it is seconds (year 5138: far in the future), from 10^11 milliseconds (1973: too old).
+    EXPECT_EQ(problems(validate(with("timestamp", 99999999999LL))),
+              one("timestamp", "is more than 10 minutes in the future"));
+    EXPECT_EQ(problems(validate(with("timestamp", 100000000000LL))),
+              one("timestamp", "is more than 90 days in the past"));
+}
+
 TEST(EventValidation, TimestampIsAtMost90DaysOld) {
     const millis oldest = now - 90 * day_ms;
     EXPECT_EQ(accepted(with("timestamp", oldest / 1000)).occurred_at, oldest);
@@ -463,8 +509,9 @@ TEST(EventValidation, TimestampIsAtMost10MinutesAhead) {
               one("timestamp", "is more than 10 minutes in the future"));
     EXPECT_EQ(problems(validate(with("timestamp", std::to_string(latest / 1000) + ".001"))),
               one("timestamp", "is more than 10 minutes in the future"));
-    // Milliseconds sent by mistake read as seconds far ahead; huge numbers do not overflow.
-    EXPECT_EQ(problems(validate(with("timestamp", now))), one("timestamp", "is more than 10 minutes in the future"));
+    // Milliseconds are milliseconds; huge numbers do not overflow.
+    EXPECT_EQ(problems(validate(with("timestamp", latest + 1))),
+              one("timestamp", "is more than 10 minutes in the future"));
     EXPECT_EQ(problems(validate(with("timestamp", 1e20))), one("timestamp", "is more than 10 minutes in the future"));
     EXPECT_EQ(problems(validate(with("timestamp", "99999999999999999999"))),
               one("timestamp", "is more than 10 minutes in the future"));
@@ -474,7 +521,7 @@ TEST(EventValidation, TimestampRefusesOtherShapes) {
     for (const json& value : {json(true), json("yesterday"), json("2026-05-31 12:00:00Z"), json("2026-05-31"),
                               json::object(), json::array({1}), json("1.2.3")}) {
         EXPECT_EQ(problems(validate(with("timestamp", value))),
-                  one("timestamp", "must be an RFC 3339 date-time or Unix seconds"))
+                  one("timestamp", "must be an RFC 3339 date-time or Unix time in seconds (or milliseconds when >= 10^11)"))
             << value.dump();
     }
 }

@@ -295,6 +295,38 @@ TEST_F(EventWriterTest, SubmitBeyondQueueCapacityIsRefused) {
     EXPECT_EQ(done.calls(), 2u);
 }
 
+TEST_F(EventWriterTest, SubmitBeyondQueueBytesIsRefused) {
+    gated_store gate(store_);
+    // Room for any number of events, but only about three events' worth of bytes.
+    auto big = [](const std::string& id) {
+        auto r = make_request({id});
+        r.events[0].raw = std::string(10'000, 'x');
+        return r;
+    };
+    const auto one = event_writer::approximate_bytes(big("x").events[0]);
+    ASSERT_GT(one, 10'000u);
+    event_writer writer(gate, 100, 1'000'000, 3 * one);
+    gate_opener opener{gate};
+    bool refused_called = false;
+
+    ASSERT_TRUE(writer.submit(big("a"), done.make(0)));
+    gate.wait_for_inserts(1);  // held in a commit that cannot finish
+    ASSERT_TRUE(writer.submit(big("b"), done.make(1)));
+    ASSERT_TRUE(writer.submit(big("c"), done.make(2)));  // exactly fills the bytes
+    EXPECT_EQ(writer.queued_bytes(), 3 * one);
+    EXPECT_FALSE(writer.submit(big("d"), [&](outcomes) { refused_called = true; }));
+    // A small event still fits under the event count, not under the bytes.
+    EXPECT_FALSE(writer.submit(make_request({"e"}), [&](outcomes) { refused_called = true; }));
+
+    gate.open();
+    ASSERT_TRUE(done.wait_for(3));
+    EXPECT_EQ(writer.queued_bytes(), 0u);
+    EXPECT_TRUE(writer.submit(big("f"), done.make(3)));  // room again once committed
+    writer.stop();
+    EXPECT_FALSE(refused_called);
+    EXPECT_EQ(stored_events(store_), 4u);
+}
+
 TEST_F(EventWriterTest, QueueHasRoomAgainAfterCommit) {
     gated_store gate(store_);
     event_writer writer(gate, 100, 2);

@@ -61,8 +61,9 @@ TEST(JsonReader, CapturesValueTextsInsideBatches) {
     EXPECT_EQ(text_at(document, "/events/1/value"), "(none)");
     EXPECT_EQ(text_at(document, "/events/2/value"), "(none)");
     EXPECT_EQ(text_at(document, "/events/4/value"), "0.10");
-    EXPECT_EQ(text_at(document, "/events/4/x/value"), "9.75");
-    EXPECT_EQ(document.value_texts.size(), 3u);
+    // Only the fixed event paths are captured: nothing deeper, nothing elsewhere.
+    EXPECT_EQ(text_at(document, "/events/4/x/value"), "(none)");
+    EXPECT_EQ(document.value_texts.size(), 2u);
 }
 
 TEST(JsonReader, OnlyFloatsUnderAValueKeyAreCaptured) {
@@ -70,23 +71,53 @@ TEST(JsonReader, OnlyFloatsUnderAValueKeyAreCaptured) {
     EXPECT_TRUE(document.value_texts.empty());
 }
 
-TEST(JsonReader, ArrayIndexesCountContainersAndScalars) {
-    const auto document = read_ok(R"([{"a":[1,{"b":2}]},[],7,{"value":0.5}])");
-    EXPECT_EQ(text_at(document, "/3/value"), "0.5");
+TEST(JsonReader, OnlyTheEventPathsAreCaptured) {
+    // Arrays at the root, other members' objects and nested events are not event values.
+    EXPECT_TRUE(read_ok(R"([{"a":[1,{"b":2}]},[],7,{"value":0.5}])").value_texts.empty());
+    EXPECT_TRUE(read_ok(R"({"meta":{"value":1.5},"p":{"events":[{"value":2.5}]}})").value_texts.empty());
+    EXPECT_TRUE(read_ok(R"({"events":{"value":1.5}})").value_texts.empty());
+    EXPECT_TRUE(read_ok(R"({"events":[[{"value":1.5}]]})").value_texts.empty());
 }
 
-TEST(JsonReader, DuplicateValueKeyLastOneWins) {
-    const auto float_then_int = read_ok(R"({"value":1.5,"value":2})");
-    EXPECT_EQ(float_then_int.root["value"], 2);
-    EXPECT_EQ(text_at(float_then_int, "/value"), "(none)");
-    const auto int_then_float = read_ok(R"({"value":2,"value":1.50})");
-    EXPECT_EQ(text_at(int_then_float, "/value"), "1.50");
+TEST(JsonReader, DuplicateMemberNamesAreRefused) {
+    EXPECT_NE(read_error(R"({"value":1.5,"value":2})").find("same member name twice"), std::string::npos);
+    EXPECT_NE(read_error(R"({"a":{"b":1,"b":1}})").find("same member name twice"), std::string::npos);
+    // Names are compared decoded: an escape does not make a second "events" look different.
+    EXPECT_NE(read_error(R"({"ev\u0065nts":[{"event":"a"}],"events":[{"event":"b"}]})").find("twice"),
+              std::string::npos);
 }
 
-TEST(JsonReader, PointerTokensAreEscaped) {
-    const auto document = read_ok(R"({"a/b":{"value":1.5},"m~n":{"value":2.5}})");
-    EXPECT_EQ(text_at(document, "/a~1b/value"), "1.5");
-    EXPECT_EQ(text_at(document, "/m~0n/value"), "2.5");
+TEST(JsonReader, EventElementsKeepTheirSourceBytes) {
+    const std::string body = R"({"events": [ {"event":"a", "value": 1.50 } ,{"b":"x,]}\"y"},  [1,2], "s", 3 ,{"n":7}]})";
+    const auto document = read_ok(body);
+    ASSERT_EQ(document.event_texts.size(), 6u);
+    EXPECT_EQ(document.event_texts[0], R"({"event":"a", "value": 1.50 })");
+    EXPECT_EQ(document.event_texts[1], R"({"b":"x,]}\"y"})");
+    EXPECT_EQ(document.event_texts[2], "");  // not an object: never stored as an event
+    EXPECT_EQ(document.event_texts[3], "");
+    EXPECT_EQ(document.event_texts[4], "");
+    EXPECT_EQ(document.event_texts[5], R"({"n":7})");  // after a number's one-byte lookahead
+}
+
+TEST(JsonReader, EventElementsOfOtherMembersAreNotSliced) {
+    const auto document = read_ok(R"({"meta":{"events":[{"a":1}]},"events":[{"x":[{"y":"]"}]}],"tail":true})");
+    ASSERT_EQ(document.event_texts.size(), 1u);
+    EXPECT_EQ(document.event_texts[0], R"({"x":[{"y":"]"}]})");
+    EXPECT_TRUE(read_ok(R"({"other":[{"a":1}]})").event_texts.empty());
+    EXPECT_TRUE(read_ok(R"([{"a":1}])").event_texts.empty());
+}
+
+TEST(JsonReader, AnythingAfterTheValueIsRefused) {
+    EXPECT_EQ(read_error(std::string("{\"event\":\"x\"}\0garbage{", 22)),
+              "The body is not valid JSON (error near byte 14).");
+    EXPECT_NE(read_error(std::string("{\"a\":1}\0", 8)).find("not valid JSON"), std::string::npos);
+    EXPECT_NE(read_error(std::string("{\"a\":\"x\0y\"}", 11)).find("not valid JSON"), std::string::npos);
+    EXPECT_NE(read_error("{\"a\":1} {}").find("not valid JSON"), std::string::npos);
+    read_ok(" \r\n{\"a\":1}\n\t ");
+}
+
+TEST(JsonReader, TheSyntaxErrorMessageSaysItOnce) {
+    EXPECT_EQ(read_error("{x"), "The body is not valid JSON (error near byte 2).");
 }
 
 TEST(JsonReader, NestingUpTo32LevelsIsAccepted) {
@@ -188,3 +219,55 @@ TEST(Utf8, IllFormedSequencesAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+json_document read_shape(std::string_view body, cc::events::body_shape shape) {
+    std::string error;
+    auto document = cc::events::read_events(body, shape, error);
+    EXPECT_TRUE(document.has_value()) << body << ": " << error;
+    return document ? std::move(*document) : json_document{};
+}
+
+}  // namespace
+
+TEST(ReadEvents, OnlyEventFieldsOfASingleEventAreBuilt) {
+    const auto document = read_shape(R"({"event":"a","value":1.50,"properties":{"x":[1]},"junk":{"deep":[[1,2]]},"n":3})",
+                                     cc::events::body_shape::single_event);
+    EXPECT_EQ(document.root["event"], "a");
+    EXPECT_EQ(document.root["properties"], nlohmann::json::parse(R"({"x":[1]})"));
+    EXPECT_TRUE(document.root.at("junk").is_null());  // the name is kept, the contents are not
+    EXPECT_TRUE(document.root.at("n").is_null());
+    EXPECT_EQ(text_at(document, "/value"), "1.50");
+}
+
+TEST(ReadEvents, OnlyTheEventsOfABatchAreBuilt) {
+    const auto document = read_shape(
+        R"({"meta":{"a":[1,2,3]},"events":[{"event":"a","value":2.50,"extra":[1,{"b":2}]},[1,[2]],"s"]})",
+        cc::events::body_shape::batch);
+    EXPECT_TRUE(document.root.at("meta").is_null());
+    const auto& events = document.root.at("events");
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_EQ(events[0]["event"], "a");
+    EXPECT_TRUE(events[0].at("extra").is_null());
+    EXPECT_EQ(events[1], nlohmann::json::array());  // not an event: refused as one, contents dropped
+    EXPECT_EQ(events[2], "s");
+    EXPECT_EQ(text_at(document, "/events/0/value"), "2.50");
+    EXPECT_EQ(document.event_texts[0], R"({"event":"a","value":2.50,"extra":[1,{"b":2}]})");
+}
+
+TEST(ReadEvents, SkippedMembersAreStillCheckedWhole) {
+    std::string error;
+    using cc::events::body_shape;
+    // Depth counts inside skipped members too.
+    EXPECT_FALSE(cc::events::read_events(R"({"junk":)" + nested_arrays(max_json_depth) + "}", body_shape::single_event,
+                                         error));
+    EXPECT_NE(error.find("nested"), std::string::npos);
+    // Duplicate names of unknown members are still duplicates.
+    EXPECT_FALSE(cc::events::read_events(R"({"junk":1,"j\u0075nk":{}})", body_shape::single_event, error));
+    EXPECT_NE(error.find("twice"), std::string::npos);
+    EXPECT_FALSE(cc::events::read_events(R"({"events":[{"x":1,"x":2}]})", body_shape::batch, error));
+    // Syntax inside skipped members is still syntax.
+    EXPECT_FALSE(cc::events::read_events(R"({"junk":[1,}]})", body_shape::batch, error));
+    EXPECT_NE(error.find("not valid JSON"), std::string::npos);
+}

@@ -71,3 +71,16 @@ TEST(RateLimiter, SustainedRateMatchesPerSecond) {
     EXPECT_GE(allowed, 500);
     EXPECT_LE(allowed, 505);
 }
+
+TEST(RateLimiter, ChargedEventsAreRepaidBeforeTheNextRequest) {
+    token_bucket bucket;
+    millis retry = 0;
+    // A batch of 30 events on a bucket of 10 at 10/s: admitted, and 29 more charged.
+    ASSERT_TRUE(bucket.try_take(10, 10, 0, retry));
+    bucket.charge(29);
+    // 20 tokens of debt: nothing for two seconds, then one token's worth.
+    EXPECT_FALSE(bucket.try_take(10, 10, 0, retry));
+    EXPECT_EQ(retry, 2100);
+    EXPECT_FALSE(bucket.try_take(10, 10, 2000, retry));
+    EXPECT_TRUE(bucket.try_take(10, 10, 2100, retry));
+}

@@ -5,6 +5,7 @@
 
 #include "cc/auth/admin_auth.hpp"
 #include "cc/http/router.hpp"
+#include "cc/keys/key_controls.hpp"
 #include "cc/keys/key_service.hpp"
 #include "cc/storage/store.hpp"
 
@@ -18,7 +19,7 @@ using offload = std::function<void(std::function<void()>)>;
 class admin_api {
 public:
     admin_api(keys::key_service& keys, storage::store& store, const auth::admin_authenticator& auth,
-              std::vector<std::string> cors_origins, offload run_blocking);
+              std::vector<std::string> cors_origins, offload run_blocking, keys::key_controls* controls = nullptr);
 
     /// @brief Adds every admin route (and its CORS preflight) to `routes`.
     void register_routes(web::router& routes);
@@ -48,12 +49,17 @@ private:
     /// @brief 404 domain_not_found unless `domain` is registered.
     std::optional<web::response> check_domain(web::request_context& ctx, const std::string& domain);
     web::response list_audit(web::request_context& ctx);
+    // Key controls (SPEC §7), in controls_api.cpp.
+    void register_control_routes(web::router& routes);
+    web::response key_usage(web::request_context& ctx);
+    web::response list_rejections(web::request_context& ctx);
 
     keys::key_service& keys_;
     storage::store& store_;
     const auth::admin_authenticator& auth_;
     std::vector<std::string> cors_origins_;
     offload run_blocking_;
+    keys::key_controls* controls_;
     std::map<std::string, std::string> methods_by_pattern_;  ///< for preflight answers
 };
 

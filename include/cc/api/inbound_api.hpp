@@ -8,8 +8,8 @@ namespace cc::api {
 class inbound_api {
 public:
     /// @brief Body limits from the SPEC: 32 KiB for one event, 1 MiB for a batch.
-    static constexpr std::size_t single_body_limit = 32 * 1024;
-    static constexpr std::size_t batch_body_limit = 1024 * 1024;
+    static constexpr std::size_t single_body_limit = intake::intake_service::max_event_bytes;
+    static constexpr std::size_t batch_body_limit = intake::intake_service::max_batch_bytes;
 
     explicit inbound_api(intake::intake_service& intake);
     void register_routes(web::router& routes);

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cc/keys/key_controls.hpp"
 #include "cc/keys/key_registry.hpp"
 #include "cc/keys/key_service.hpp"
 #include "cc/storage/store.hpp"
@@ -16,7 +17,7 @@ namespace cc::app {
 class maintenance {
 public:
     maintenance(storage::store& store, keys::key_registry& registry, keys::key_service& keys,
-                std::chrono::milliseconds interval, int retention_days);
+                std::chrono::milliseconds interval, int retention_days, keys::key_controls* controls = nullptr);
     ~maintenance();
 
     /// @brief Stops the thread after one last flush of last-used times. Idempotent.
@@ -34,6 +35,7 @@ private:
     keys::key_service& keys_;
     const std::chrono::milliseconds interval_;
     const int retention_days_;
+    keys::key_controls* controls_;  ///< usage and rejections, flushed with last-used times
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;

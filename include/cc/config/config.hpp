@@ -37,6 +37,7 @@ struct settings {
     std::string log_level = "info";
     int commit_max_events = 2'000;
     int writer_queue_capacity = 100'000;
+    int writer_queue_max_bytes = 256 * 1024 * 1024;  ///< bytes of queued events before 503
     std::string sqlite_synchronous = "full";
     int busy_timeout_ms = 5'000;
     int last_used_flush_ms = 1'000;
@@ -46,6 +47,7 @@ struct settings {
     std::string metrics_listen;  ///< empty: /metrics is served on `listen`
     std::vector<std::string> trusted_proxies;
     int retention_days = 400;
+    std::string leak_report_keys_file;  ///< GitHub secret-scanning keys; empty: POST /__cc/leaks is 404
 };
 
 /// @brief A setting that failed to parse or check; `what()` is one line naming it.

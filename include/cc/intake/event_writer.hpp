@@ -29,7 +29,14 @@ using write_completion = std::function<void(std::optional<std::vector<storage::i
 /// Under load, one fsync acknowledges many requests.
 class event_writer {
 public:
-    event_writer(storage::store& store, std::size_t max_batch_events, std::size_t queue_capacity);
+    /// @brief Default bound on the bytes of queued events (see queue_max_bytes).
+    static constexpr std::size_t default_queue_max_bytes = 256 * 1024 * 1024;
+
+    /// @param queue_capacity  most events waiting at once
+    /// @param queue_max_bytes most bytes of events waiting at once (raw bodies and fields), so
+    ///                        100k large events cannot hold gigabytes while storage is slow
+    event_writer(storage::store& store, std::size_t max_batch_events, std::size_t queue_capacity,
+                 std::size_t queue_max_bytes = default_queue_max_bytes);
     ~event_writer();
 
     /// @brief Queues a request. False (and `done` is not called) when the queue is full
@@ -42,10 +49,17 @@ public:
     /// @brief Events waiting to be committed.
     std::size_t queued_events() const;
 
+    /// @brief Bytes of the events waiting to be committed (as approximate_bytes counts them).
+    std::size_t queued_bytes() const;
+
+    /// @brief What one event holds in memory while queued: its raw body, its fields, the struct.
+    static std::size_t approximate_bytes(const events::event& e) noexcept;
+
 private:
     struct pending {
         write_request request;
         write_completion done;
+        std::size_t bytes = 0;
     };
 
     void run();
@@ -54,10 +68,12 @@ private:
     storage::store& store_;
     const std::size_t max_batch_events_;
     const std::size_t queue_capacity_;
+    const std::size_t queue_max_bytes_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<pending> queue_;
     std::size_t queued_events_ = 0;
+    std::size_t queued_bytes_ = 0;
     bool stopping_ = false;
     std::thread thread_;
 };

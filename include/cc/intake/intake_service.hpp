@@ -7,6 +7,7 @@
 
 #include "cc/config/config.hpp"
 #include "cc/intake/event_writer.hpp"
+#include "cc/keys/key_controls.hpp"
 #include "cc/keys/key_registry.hpp"
 #include "cc/util/clock.hpp"
 #include "cc/util/outcome.hpp"
@@ -19,8 +20,13 @@ struct inbound_call {
     std::optional<std::string> api_key;  ///< the X-CC-Api-Key header
     std::string host;                    ///< the Host header
     std::string content_type;
+    std::string content_encoding;        ///< the Content-Encoding header (empty when absent)
+    std::string query;                   ///< the request target's query string, never read for a key
     std::string body;
     std::string client_ip;
+    std::string request_id;
+    /// @brief Set when a browser sent the request (Origin or Sec-Fetch-Site): what it said.
+    std::optional<std::string> browser_origin;
     /// @brief Told which key made the call once it is known (for the access log).
     std::function<void(const keys::key_state&)> on_identified;
 };
@@ -56,7 +62,8 @@ using reply = std::function<void(util::outcome<T>)>;
 class intake_service {
 public:
     intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
-                   util::random_source& random, std::map<std::string, config::rate_limit> rate_limits);
+                   util::random_source& random, std::map<std::string, config::rate_limit> rate_limits,
+                   keys::key_controls* controls = nullptr);
 
     /// @brief A check run before every authentication: while it answers false (the key
     /// index may be stale, e.g. a node lost its change feed), inbound answers 503.
@@ -67,13 +74,20 @@ public:
 
     /// @brief At most this many events in one batch.
     static constexpr std::size_t max_batch_events = 500;
+    /// @brief The SPEC's size limits: one event's body (also each batch element's own
+    /// bytes), and a batch body; after any Content-Encoding is undone.
+    static constexpr std::size_t max_event_bytes = 32 * 1024;
+    static constexpr std::size_t max_batch_bytes = 1024 * 1024;
 
 private:
     struct authorized {
         keys::key_lookup key;
         util::millis now = 0;
     };
-    util::outcome<authorized> admit(const inbound_call& call);
+    util::outcome<authorized> admit(const inbound_call& call, std::optional<keys::key_lookup>& identified);
+    void note_refusal(const std::optional<keys::key_lookup>& key, const inbound_call& call, const util::failure& f);
+    /// @brief Charges `count` more events to the key's rate limit (after admit took one).
+    void charge_events(const authorized& who, std::size_t count);
     std::string new_event_id();
 
     keys::key_registry& registry_;
@@ -81,6 +95,7 @@ private:
     const util::clock& clock_;
     util::random_source& random_;
     std::map<std::string, config::rate_limit> rate_limits_;
+    keys::key_controls* controls_;
     std::function<bool()> index_fresh_;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -9,7 +10,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cc/keys/ip_allowlist.hpp"
 #include "cc/keys/rate_limiter.hpp"
+#include "cc/keys/usage_counter.hpp"
 #include "cc/storage/records.hpp"
 #include "cc/util/crypto.hpp"
 
@@ -22,6 +25,8 @@ struct key_state {
     std::string prefix;
     bool revoked = false;
     std::optional<util::millis> expires_at;
+    ip_allowlist allowed_ips;  ///< empty: any address (SPEC §7)
+    bool exposed = false;      ///< already marked as seen in a browser request
 };
 
 /// @brief Per-key usage: the rate-limit bucket and the last-used time, written back
@@ -32,6 +37,8 @@ struct key_usage {
     util::millis last_used_at = 0;
     std::string last_used_ip;
     bool dirty = false;
+    usage_counter counters;  ///< hourly counts, lock-free on the request path
+    std::atomic<bool> exposure_reported{false};  ///< a browser sighting is being recorded
 };
 
 /// @brief The result of looking a key up on the request path.
@@ -69,6 +76,9 @@ public:
 
     /// @brief Takes the last-used times recorded since the previous call.
     std::vector<storage::last_used_update> take_last_used();
+
+    /// @brief Takes the hourly usage counted since the previous call.
+    std::vector<storage::usage_delta> take_usage();
 
     std::size_t key_count() const;
 

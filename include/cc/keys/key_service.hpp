@@ -67,7 +67,8 @@ public:
     util::outcome<util::done> delete_domain(const std::string& domain, const actor& who);
 
     util::outcome<created_key> create_key(const std::string& domain, const std::string& name,
-                                          std::optional<util::millis> expires_at, const actor& who);
+                                          std::optional<util::millis> expires_at, const actor& who,
+                                          const std::vector<std::string>& allowed_ips = {});
     util::outcome<key_listing> list_keys(const std::string& domain);
     util::outcome<key_view> get_key(const std::string& id);
     util::outcome<key_view> rename_key(const std::string& id, const std::string& name, const actor& who);

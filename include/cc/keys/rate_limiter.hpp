@@ -11,8 +11,14 @@ public:
     /// when the next token arrives and returns false.
     bool try_take(double per_second, double burst, util::millis now, util::millis& retry_after_ms) noexcept;
 
+    /// @brief Takes `count` more tokens right after a successful try_take, even below zero:
+    /// a request that turns out to carry many events (a batch) pays for each of them, and
+    /// the debt delays the key's next requests until the refill has repaid it.
+    void charge(double count) noexcept;
+
 private:
-    double tokens_ = -1;  ///< -1: not started; a new bucket starts full
+    bool started_ = false;  ///< a new bucket starts full
+    double tokens_ = 0;
     util::millis last_ = 0;
 };
 

@@ -30,6 +30,9 @@ struct key_record {
     std::optional<util::millis> revoked_at;
     std::optional<util::millis> expires_at;
     std::optional<std::string> rolled_to;  ///< the successor's id once the key is rolled
+    std::vector<std::string> allowed_ips;  ///< normalized CIDR blocks; empty: any address
+    std::optional<util::millis> exposed_at;     ///< first seen in a browser request
+    std::optional<std::string> exposed_origin;  ///< the Origin (or Sec-Fetch-Site) it came with
 };
 
 /// @brief One entry of the audit trail.
@@ -68,6 +71,30 @@ struct last_used_update {
     std::string key_id;
     util::millis at = 0;
     std::string ip;
+};
+
+/// @brief Hourly usage counts of a key, added to what storage holds (so nodes add up).
+struct usage_delta {
+    std::string key_id;
+    std::int64_t hour = 0;  ///< hours since the Unix epoch
+    std::int64_t accepted = 0;
+    std::int64_t duplicate = 0;
+    std::int64_t rejected = 0;
+    std::int64_t auth_failed = 0;
+};
+
+/// @brief An inbound request refused after its key was identified.
+struct rejection_record {
+    std::int64_t id = 0;  ///< assigned by the store
+    util::millis at = 0;
+    std::string domain;
+    std::string key_id;
+    std::string key_prefix;
+    int status = 0;
+    std::string code;
+    std::optional<std::string> details;  ///< JSON text: [{"field","problem"}], never values
+    std::string request_id;
+    std::string client_ip;
 };
 
 /// @brief A page of a listing, newest first; `next` is the cursor for the following page.

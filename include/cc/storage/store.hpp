@@ -86,6 +86,24 @@ public:
 
     virtual void save_last_used(std::span<const last_used_update> updates) = 0;
 
+    // Key controls (SPEC §7). Defaults refuse, so a backend without them fails loudly.
+    /// @brief Replaces a key's allowed IPs inside an admin change.
+    virtual void set_allowed_ips(admin_transaction& tx, std::string_view key_id, const std::vector<std::string>& ips);
+    /// @brief Marks a key exposed unless it already is; true when this call marked it
+    /// (and then appended `audit` in the same transaction).
+    virtual bool mark_exposed(std::string_view key_id, util::millis at, std::string_view origin,
+                              const audit_record& audit);
+    /// @brief Adds hourly counts to what is stored.
+    virtual void save_usage(std::span<const usage_delta> deltas);
+    /// @brief A key's stored hourly counts for hours in [from_hour, to_hour].
+    virtual std::vector<usage_delta> load_usage(std::string_view key_id, std::int64_t from_hour, std::int64_t to_hour);
+    /// @brief Stores refused requests, then keeps at most `per_domain_cap` per domain.
+    virtual void insert_rejections(std::span<const rejection_record> rows, int per_domain_cap);
+    /// @brief Refused requests of a domain (or with a request id), newest first.
+    virtual page<rejection_record> list_rejections(const listing_query& query, const std::optional<std::string>& request_id);
+    /// @brief Deletes usage hours before `before_hour` and rejections before `rejections_before`.
+    virtual void purge_controls(std::int64_t before_hour, util::millis rejections_before);
+
     /// @brief Throws when storage cannot serve (readiness).
     virtual void check() = 0;
 

@@ -11,7 +11,21 @@ namespace {
 
 constexpr std::string_view key_columns =
     "id, domain, name, prefix, key_hash, status, created_at, last_used_at, last_used_ip, "
-    "revoked_at, expires_at, rolled_to";
+    "revoked_at, expires_at, rolled_to, allowed_ips, exposed_at, exposed_origin";
+
+/// @brief A stored comma-separated list of CIDR blocks.
+std::vector<std::string> split_list(const std::optional<std::string>& text) {
+    std::vector<std::string> out;
+    if (!text) return out;
+    std::size_t start = 0;
+    while (start < text->size()) {
+        const auto comma = text->find(',', start);
+        const auto end = comma == std::string::npos ? text->size() : comma;
+        if (end > start) out.push_back(text->substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
 
 key_record read_key(statement& s) {
     key_record key;
@@ -27,6 +41,9 @@ key_record read_key(statement& s) {
     key.revoked_at = s.column_optional_int64(9);
     key.expires_at = s.column_optional_int64(10);
     key.rolled_to = s.column_optional_text(11);
+    key.allowed_ips = split_list(s.column_optional_text(12));
+    key.exposed_at = s.column_optional_int64(13);
+    key.exposed_origin = s.column_optional_text(14);
     return key;
 }
 

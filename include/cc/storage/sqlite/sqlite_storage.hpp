@@ -27,6 +27,13 @@ public:
     page<audit_record> list_audit(const listing_query& query) override;
     std::int64_t purge_events(util::millis before, int limit) override;
     void save_last_used(std::span<const last_used_update> updates) override;
+    void set_allowed_ips(admin_transaction& tx, std::string_view key_id, const std::vector<std::string>& ips) override;
+    bool mark_exposed(std::string_view key_id, util::millis at, std::string_view origin, const audit_record& audit) override;
+    void save_usage(std::span<const usage_delta> deltas) override;
+    std::vector<usage_delta> load_usage(std::string_view key_id, std::int64_t from_hour, std::int64_t to_hour) override;
+    void insert_rejections(std::span<const rejection_record> rows, int per_domain_cap) override;
+    page<rejection_record> list_rejections(const listing_query& query, const std::optional<std::string>& request_id) override;
+    void purge_controls(std::int64_t before_hour, util::millis rejections_before) override;
     void check() override;
     void backup(const std::string& path) override;
     void checkpoint() override;
