@@ -9,7 +9,7 @@ FROM debian:bookworm AS build
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential cmake pkg-config \
-      libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libsqlite3-dev libssl-dev \
+      libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libsqlite3-dev libpq-dev libssl-dev \
       zlib1g-dev libcli11-dev libhowardhinnant-date-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -21,7 +21,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCC_BUILD_TESTS=OFF \
 FROM debian:bookworm-slim
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libsqlite3-0 libssl3 zlib1g libspdlog1.10 libfmt9 ca-certificates tini \
+      libsqlite3-0 libpq5 libssl3 zlib1g libspdlog1.10 libfmt9 ca-certificates tini \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 cc \
  && useradd --uid 10001 --gid cc --home-dir /data --no-create-home \

@@ -1,9 +1,17 @@
 # Generates a C++ source holding every migration file, so the binary carries its
 # own schema and needs no files beside it at run time.
-# Called in script mode: cmake -DOUTPUT=... -DFILES="a;b" -P EmbedMigrations.cmake
+# Called in script mode: cmake -DOUTPUT=... -DFILES="a;b" [-DFUNCTION=ns::name] -P EmbedMigrations.cmake
+# FUNCTION (inside cc::storage) defaults to embedded_migrations, the SQLite set.
+# HEADER declares it (default cc/storage/migrations.hpp).
+if(NOT FUNCTION)
+  set(FUNCTION embedded_migrations)
+endif()
+if(NOT HEADER)
+  set(HEADER cc/storage/migrations.hpp)
+endif()
 set(content "// Generated from migrations/*.sql by cmake/EmbedMigrations.cmake. Do not edit.\n")
-string(APPEND content "#include \"cc/storage/migrations.hpp\"\n\nnamespace cc::storage {\n\n")
-string(APPEND content "const std::vector<migration>& embedded_migrations() {\n")
+string(APPEND content "#include \"${HEADER}\"\n\nnamespace cc::storage {\n\n")
+string(APPEND content "const std::vector<migration>& ${FUNCTION}() {\n")
 string(APPEND content "    static const std::vector<migration> all = {\n")
 foreach(file IN LISTS FILES)
   get_filename_component(name "${file}" NAME)

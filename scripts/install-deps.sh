@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev
   python3 python3-jsonschema curl openssl ca-certificates ccache
   chromium nodejs npm
+  libpq-dev postgresql-15 postgresql-client-15
 )
 case "${1:-}" in
   --bench) packages+=(wrk nginx-light libbenchmark-dev sqlite3 procps) ;;

@@ -25,16 +25,13 @@
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
 #include "cc/ops/readiness.hpp"
-#include "cc/storage/sqlite/sqlite_storage.hpp"
+#include "cc/app/store_factory.hpp"
+#include "cc/storage/postgres/change_feed.hpp"
 #include "cc/storage/storage_error.hpp"
 #include "cc/util/crypto.hpp"
 
 namespace cc::app {
 namespace {
-
-storage::sqlite::connection_options storage_options(const config::settings& s) {
-    return {s.database, s.busy_timeout_ms, s.sqlite_synchronous, false};
-}
 
 web::server_options server_options(const config::settings& s) {
     return {s.threads,         s.header_timeout_ms, s.body_timeout_ms,   s.idle_timeout_ms, s.max_connections,
@@ -79,11 +76,12 @@ void log_start_warnings(const config::settings& settings) {
 int migrate(const config::settings& settings) {
     ops::init_logging(settings.log_level);
     for (const auto& warning : settings.warnings) ops::log(spdlog::level::warn, "insecure configuration", {{"hint", warning}});
-    storage::sqlite::sqlite_storage store(storage_options(settings));
+    const auto opened = open_store(settings);
     ops::log(spdlog::level::info, "migrated",
-             {{"database", settings.database},
-              {"applied", store.migrations().applied},
-              {"schema_version", store.migrations().current}});
+             {{"backend", opened.backend},
+              {"database", opened.description},
+              {"applied", opened.migrations.applied},
+              {"schema_version", opened.migrations.current}});
     ops::flush_logs();
     return 0;
 }
@@ -95,11 +93,19 @@ int serve(config::settings& settings) {
     ops::init_logging(settings.log_level);
     log_start_warnings(settings);
 
-    storage::sqlite::sqlite_storage store(storage_options(settings));
+    auto opened = open_store(settings);
+    auto& store = *opened.store;
     util::system_clock clock;
     keys::key_registry registry;
     keys::key_service keys(store, registry, clock, util::system_random());
     keys.reload();
+    // Several nodes: the change feed keeps this node's key index current with the others'
+    // changes, and inbound fails closed while it cannot vouch for that.
+    std::unique_ptr<storage::postgres::change_feed> feed;
+    if (opened.backend == "postgres") {
+        feed = std::make_unique<storage::postgres::change_feed>(settings.database_url, [&keys] { keys.reload(); });
+        feed->wait_fresh(std::chrono::seconds(5));
+    }
 
     intake::event_writer writer(store, static_cast<std::size_t>(settings.commit_max_events),
                                 static_cast<std::size_t>(settings.writer_queue_capacity),
@@ -107,6 +113,7 @@ int serve(config::settings& settings) {
     keys::key_controls controls(store, registry, clock,
                                 [](const std::string& code) { return static_cast<int>(web::status_for(code)); });
     intake::intake_service intake(registry, writer, clock, util::system_random(), settings.rate_limits, &controls);
+    if (feed) intake.set_index_guard([&feed] { return feed->fresh(); });
     auth::admin_authenticator admin_auth(settings.admin_tokens);
     std::unique_ptr<auth::failure_throttle> admin_throttle;
     if (settings.admin_failure_delay_ms > 0) {
@@ -150,6 +157,11 @@ int serve(config::settings& settings) {
     ops::readiness ready(std::chrono::milliseconds(500), std::chrono::milliseconds(5'000), std::chrono::milliseconds(10'000));
     ready.add_flag("draining", [&server]() -> std::optional<std::string> {
         if (server.draining()) return "the service is shutting down";
+        return std::nullopt;
+    });
+    // Several nodes: a node that cannot vouch for its key index is not ready (SPEC §5).
+    ready.add_flag("key_index", [&feed]() -> std::optional<std::string> {
+        if (feed && !feed->fresh()) return "key index may be stale: " + feed->problem();
         return std::nullopt;
     });
     const auto commits_problem = [&ready] {
@@ -202,8 +214,9 @@ int serve(config::settings& settings) {
     // Changes made by the operator CLI reach this index within 100 ms (SPEC §4).
     keys::registry_watcher registry_watch(keys, std::chrono::milliseconds(20));
     listening["version"] = CC_VERSION;
-    listening["database"] = settings.database;
-    listening["schema_version"] = store.migrations().current;
+    listening["backend"] = opened.backend;
+    listening["database"] = opened.description;
+    listening["schema_version"] = opened.migrations.current;
     listening["keys"] = registry.key_count();
     listening["threads"] = settings.threads;
     listening["tls"] = server.tls_enabled();
@@ -241,6 +254,7 @@ int serve(config::settings& settings) {
     blocking_pool.join();
     ready.stop();
     background.stop();            // last flush of last-used times
+    if (feed) feed->stop();
     ops::log_lifecycle("stopped", {{"connections_left", server.connections()}});
     ops::flush_logs();
     return 0;

@@ -18,6 +18,7 @@
 #include "cc/config/config.hpp"
 #include "cc/keys/key_controls.hpp"
 #include "cc/keys/key_service.hpp"
+#include "cc/app/store_factory.hpp"
 #include "cc/storage/sqlite/sqlite_storage.hpp"
 #include "cc/storage/storage_error.hpp"
 #include "cc/util/crypto.hpp"
@@ -30,8 +31,7 @@ namespace {
 class operator_commands {
 public:
     explicit operator_commands(const config::settings& s)
-        : store_({s.database, s.busy_timeout_ms, s.sqlite_synchronous, false}),
-          keys_(store_, registry_, clock_, util::system_random()) {}
+        : opened_(open_store(s)), keys_(*opened_.store, registry_, clock_, util::system_random()) {}
 
     keys::key_service& keys() { return keys_; }
     keys::key_controls& controls() { return controls_; }
@@ -50,11 +50,11 @@ public:
     }
 
 private:
-    storage::sqlite::sqlite_storage store_;
+    opened_store opened_;
     util::system_clock clock_;
     keys::key_registry registry_;
     keys::key_service keys_;
-    keys::key_controls controls_{store_, registry_, clock_, nullptr};
+    keys::key_controls controls_{*opened_.store, registry_, clock_, nullptr};
 };
 
 /// @brief Normalizes `--allowed-ips` entries; prints the problems and returns nullopt when bad.
@@ -199,6 +199,13 @@ int run_cli(int argc, char** argv) {
             return probe_health(address, !settings.tls_cert_file.empty()) ? 0 : 1;
         }
         if (backup_cmd->parsed()) {
+            if (!settings.database_url.empty()) {
+                std::cerr << "cc-inbound: backup copies a SQLite database; this deployment stores in PostgreSQL "
+                             "(CC_DATABASE_URL is set). Back it up with PostgreSQL's own tools: pg_dump for a "
+                             "logical copy, or pg_basebackup with WAL archiving for point-in-time recovery "
+                             "(docs/SCALING.md).\n";
+                return 2;
+            }
             std::error_code ignored;
             if (std::filesystem::exists(std::filesystem::symlink_status(backup_path, ignored))) {
                 std::cerr << "cc-inbound: backup: " << backup_path << " already exists\n";
@@ -230,7 +237,7 @@ int run_cli(int argc, char** argv) {
             return 0;
         }
         if (domains_cmd->parsed() || keys_cmd->parsed()) {
-            if (!database_exists(settings.database, domains_cmd->parsed() ? "domains" : "keys")) return 1;
+            if (settings.database_url.empty() && !database_exists(settings.database, domains_cmd->parsed() ? "domains" : "keys")) return 1;
             operator_commands ops(settings);
             auto& k = ops.keys();
             const auto domain_json = [](const auto& d) { return api::to_json(d); };

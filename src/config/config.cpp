@@ -156,6 +156,8 @@ const std::vector<setting_parser>& parsers() {
         p.push_back(text_setting("database", &settings::database, "SQLite database file", [](const std::string& t) {
             if (t.empty()) throw config_error("must not be empty");
         }));
+        p.push_back(text_setting("database_url", &settings::database_url,
+                                 "PostgreSQL connection string (postgresql://...); when set, replaces the SQLite database"));
         p.push_back(make("admin_token", "an admin bearer token to accept (the file takes \"admin_tokens\": [..])",
                          "(none: the admin API refuses everything)",
                          [](settings& s, const std::string& text) { s.admin_tokens = parse_admin_tokens(text); }));

@@ -112,6 +112,11 @@ std::string intake_service::new_event_id() {
 }
 
 util::outcome<keys::key_lookup> intake_service::identify(const inbound_call& call) const {
+    // Fail closed: a key index that may be out of date could accept a revoked key.
+    if (index_fresh_ && !index_fresh_()) {
+        return failure{"unavailable", "This node cannot confirm its key index is current; nothing was stored. Retry shortly.",
+                       {}, 1};
+    }
     // A browser never gets in, whatever it sends (SPEC §7); a valid key it carries is
     // marked exposed, and keeps working for server requests.
     if (call.browser_origin) {

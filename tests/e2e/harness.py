@@ -529,6 +529,19 @@ def raw_exchange(port, data, timeout=HTTP_TIMEOUT) -> Response:
 
 # ----------------------------------------------------------------------------- server
 
+# CC_TEST_BACKEND=postgres runs the same tests on PostgreSQL: each database path a test
+# uses becomes its own database on one cluster per test process (pg_cluster.py), so
+# restarts on the same path find the same data.
+TEST_BACKEND = os.environ.get("CC_TEST_BACKEND", "sqlite")
+
+
+def postgres_url_for(database: str) -> str:
+    """The PostgreSQL database standing for the SQLite path `database`."""
+    import pg_cluster  # only the PostgreSQL pass needs it
+    name = "cc_" + hashlib.sha256(os.path.abspath(database).encode()).hexdigest()[:20]
+    return pg_cluster.shared_cluster().ensure_database(name)
+
+
 def server_environment(database, admin_token=None, extra=None) -> dict:
     """The child environment: the parent's minus every CC_*, plus the harness's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CC_")}
@@ -536,6 +549,8 @@ def server_environment(database, admin_token=None, extra=None) -> dict:
     env.update(sanitizer_environment(env))
     env["CC_LISTEN"] = "127.0.0.1:0"
     env["CC_DATABASE"] = database
+    if TEST_BACKEND == "postgres" and "CC_DATABASE_URL" not in (extra or {}):
+        env["CC_DATABASE_URL"] = postgres_url_for(database)
     if admin_token is not None:
         env["CC_ADMIN_TOKEN"] = admin_token
     for key, value in (extra or {}).items():

@@ -18,6 +18,7 @@ struct rate_limit {
 struct settings {
     std::string listen = "127.0.0.1:8080";
     std::string database = "data/cc-inbound.db";
+    std::string database_url;  ///< libpq connection string; when set, PostgreSQL replaces SQLite
     std::vector<std::string> admin_tokens;
     int threads = 0;  ///< 0: the number of cores
     int header_timeout_ms = 10'000;

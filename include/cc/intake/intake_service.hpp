@@ -68,6 +68,10 @@ public:
                    util::random_source& random, std::map<std::string, config::rate_limit> rate_limits,
                    keys::key_controls* controls = nullptr);
 
+    /// @brief A check run before every authentication: while it answers false (the key
+    /// index may be stale, e.g. a node lost its change feed), inbound answers 503.
+    void set_index_guard(std::function<bool()> index_fresh) { index_fresh_ = std::move(index_fresh); }
+
     /// @brief The key checks that need only the request's headers, in the contract's order:
     /// browser, missing, malformed or bad checksum, unknown, revoked, expired, domain
     /// mismatch, allowed IPs. A refusal of a known key is recorded (usage, rejection log);
@@ -107,6 +111,7 @@ private:
     util::random_source& random_;
     std::map<std::string, config::rate_limit> rate_limits_;
     keys::key_controls* controls_;
+    std::function<bool()> index_fresh_;
 };
 
 /// @brief Checks a Content-Type: "json", "form", or nullopt for anything else.

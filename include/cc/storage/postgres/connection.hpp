@@ -1,0 +1,120 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cc/storage/storage_error.hpp"
+
+struct pg_conn;
+struct pg_result;
+
+namespace cc::storage::postgres {
+
+/// @brief A PostgreSQL failure: the storage_error every caller already handles, plus the
+/// SQLSTATE. Messages carry libpq's primary text only (never DETAIL, which can quote row
+/// values) and never the connection password.
+class pg_error : public storage_error {
+public:
+    /// @brief code(): 1 for a statement error, 2 when the connection is lost or refused.
+    pg_error(const std::string& what, std::string sqlstate, bool connection_lost)
+        : storage_error(what, connection_lost ? 2 : 1), sqlstate_(std::move(sqlstate)) {}
+
+    const std::string& sqlstate() const noexcept { return sqlstate_; }
+    bool connection_lost() const noexcept { return code() == 2; }
+
+private:
+    std::string sqlstate_;
+};
+
+/// @brief One statement parameter in text form; nullopt is SQL NULL.
+using param = std::optional<std::string>;
+
+param p(std::string_view text);
+param p(const std::string& text);
+param p(const char* text);
+param p(std::int64_t value);
+param p(const std::optional<std::string>& text);
+param p(const std::optional<std::int64_t>& value);
+
+/// @brief A result set; rows and columns in text form. Owns its PGresult.
+class result {
+public:
+    explicit result(pg_result* res) noexcept : res_(res) {}
+
+    int rows() const noexcept;
+    bool is_null(int row, int column) const noexcept;
+    std::string text(int row, int column) const;
+    std::int64_t int64(int row, int column) const;
+    std::optional<std::string> optional_text(int row, int column) const;
+    std::optional<std::int64_t> optional_int64(int row, int column) const;
+    /// @brief Rows changed by an INSERT, UPDATE or DELETE.
+    std::int64_t affected() const;
+
+private:
+    struct clearer {
+        void operator()(pg_result* res) const noexcept;
+    };
+    std::unique_ptr<pg_result, clearer> res_;
+};
+
+/// @brief Where a connection string points, for messages: host, port, database and
+/// user, never the password. Throws pg_error when the string does not parse.
+std::string describe_target(const std::string& conninfo);
+
+/// @brief One libpq connection. Statements are prepared on first use and reused; the
+/// connection is re-established on the next use after it was lost. Not thread-safe:
+/// its owner serializes use.
+class connection {
+public:
+    /// @brief Connects now; throws pg_error naming host and database when it cannot.
+    explicit connection(std::string conninfo);
+
+    /// @brief Runs SQL without parameters (BEGIN, COMMIT, LISTEN, a migration file).
+    void exec(std::string_view sql);
+    /// @brief Runs `sql` as a prepared statement with bound parameters.
+    result run(std::string_view sql, const std::vector<param>& params = {});
+
+    /// @brief Reconnects if the connection was lost; throws pg_error when it cannot.
+    void ensure();
+    bool in_transaction() const noexcept;
+    pg_conn* handle() const noexcept { return conn_.get(); }
+    const std::string& target() const noexcept { return target_; }
+
+    /// @brief Throws the pg_error for `res` (or for the connection when `res` is null).
+    [[noreturn]] void fail(pg_result* res, std::string_view what);
+
+private:
+    struct finisher {
+        void operator()(pg_conn* conn) const noexcept;
+    };
+    void connect();
+    void exec_once(std::string_view sql);
+    result run_once(std::string_view sql, const std::vector<param>& params);
+
+    std::string conninfo_;
+    std::string target_;
+    std::string password_;  ///< only to scrub it from libpq's messages
+    std::unique_ptr<pg_conn, finisher> conn_;
+    std::map<std::string, std::string, std::less<>> statements_;  // sql -> prepared name
+};
+
+/// @brief A transaction that rolls back in its destructor unless committed.
+class transaction {
+public:
+    explicit transaction(connection& conn, std::string_view begin = "BEGIN");
+    ~transaction();
+    transaction(const transaction&) = delete;
+    transaction& operator=(const transaction&) = delete;
+
+    void commit();
+
+private:
+    connection& conn_;
+    bool done_ = false;
+};
+
+}  // namespace cc::storage::postgres
