@@ -220,7 +220,10 @@ void admin_api::add(web::router& routes, verb method, const std::string& pattern
     methods += std::string(web::bhttp::to_string(method));
     routes.add(method, pattern, admin_body_limit, [this, h](web::request_context& ctx, web::responder done) {
         const auto authorization = ctx.req[web::bhttp::field::authorization];
-        const auto token_id = auth_.authenticate(std::string_view(authorization.data(), authorization.size()));
+        // Authorization is a singleton field (RFC 9110 §11.6.2): two lines are ambiguous, refused.
+        const bool single = ctx.req.count(web::bhttp::field::authorization) <= 1;
+        const auto token_id =
+            single ? auth_.authenticate(std::string_view(authorization.data(), authorization.size())) : std::nullopt;
         if (!token_id) {
             auto res = web::error_response(
                 ctx, {"unauthorized",

@@ -53,8 +53,6 @@ route_match router::match(bhttp::verb method, std::string_view path) const {
     route_match result;
     result.pattern = "unmatched";
     result.body_limit = unmatched_body_limit;
-    // One trailing slash names the same resource: "/__cc/inbound/" is "/__cc/inbound".
-    if (path.size() > 1 && path.ends_with('/')) path.remove_suffix(1);
     // HEAD is GET without the body (RFC 9110 §9.3.2), unless a route takes HEAD itself.
     const bool head = method == bhttp::verb::head &&
                       std::none_of(routes_.begin(), routes_.end(), [](const route& r) { return r.method == bhttp::verb::head; });
@@ -73,6 +71,11 @@ route_match router::match(bhttp::verb method, std::string_view path) const {
         result.allow += std::string(bhttp::to_string(r.method));
         if (r.method == bhttp::verb::get) result.allow += ", HEAD";
         result.pattern = r.pattern;
+    }
+    // One trailing slash names the same resource ("/__cc/inbound/" is "/__cc/inbound"),
+    // unless a route is registered with the slash itself ("/dashboard/").
+    if (!result.found && result.allow.empty() && path.size() > 1 && path.ends_with('/')) {
+        return match(method, path.substr(0, path.size() - 1));
     }
     return result;
 }

@@ -61,7 +61,7 @@ PLAN_LIMITS = {"pulse": 2, "signal": 5, "clarity": 10, "command": None}
 
 # Rate limits high enough that only the tests about rate limiting ever meet them;
 # a test's own env overrides these.
-DEFAULT_SERVER_ENV = {f"CC_RATE_LIMIT_{plan.upper()}": "1000:1000" for plan in PLAN_LIMITS}
+DEFAULT_SERVER_ENV = {f"CC_RATE_LIMIT_{plan.upper()}": "1000000:1000000" for plan in PLAN_LIMITS}
 # Likewise the slow-down of repeated failed admin authentications (on by default in the
 # service): off, except in the tests about it, which set it.
 DEFAULT_SERVER_ENV["CC_ADMIN_FAILURE_DELAY_MS"] = "0"

@@ -35,7 +35,7 @@ class PostgresStartupTest(CcTestCase):
 
     def serve_and_fail(self, url):
         check_binary()
-        env = server_environment("/nonexistent/unused.db", "tok", {"CC_DATABASE_URL": url})
+        env = server_environment("/nonexistent/unused.db", "t" * 40, {"CC_DATABASE_URL": url})
         started = time.monotonic()
         done = subprocess.run([BINARY, "serve"], env=env, capture_output=True, timeout=30)
         self.assertLess(time.monotonic() - started, 15.0)
