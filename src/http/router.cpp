@@ -75,7 +75,8 @@ route_match router::match(bhttp::verb method, std::string_view path) const {
     // One trailing slash names the same resource ("/__cc/inbound/" is "/__cc/inbound"),
     // unless a route is registered with the slash itself ("/dashboard/").
     if (!result.found && result.allow.empty() && path.size() > 1 && path.ends_with('/')) {
-        return match(method, path.substr(0, path.size() - 1));
+        const auto without = path.substr(0, path.size() - 1);
+        if (!without.ends_with('/')) return match(method, without);  // one slash only
     }
     return result;
 }
