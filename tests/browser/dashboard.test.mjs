@@ -37,7 +37,7 @@ async function shot(name) {
 }
 
 async function find(name, role, options = {}) {
-  return page.waitForSelector(aria(name, role), { visible: true, timeout: 10000, ...options });
+  return page.waitForSelector(aria(name, role), { visible: true, timeout: 20000, ...options });
 }
 
 async function click(name, role = 'button') {
@@ -51,7 +51,7 @@ async function fill(label, text) {
   await el.type(text);
 }
 
-async function waitForText(text, timeout = 10000) {
+async function waitForText(text, timeout = 20000) {
   await page.waitForFunction((t) => document.body.innerText.includes(t), { timeout }, text);
 }
 
@@ -63,11 +63,11 @@ async function dialogNamed(title) {
       if (label && label.textContent === t && d.getAttribute('aria-modal') === 'true') return d;
     }
     return null;
-  }, { timeout: 10000 }, title);
+  }, { timeout: 20000 }, title);
 }
 
 async function noDialogOpen() {
-  await page.waitForFunction(() => !document.querySelector('[role="dialog"], [role="alertdialog"]'), { timeout: 10000 });
+  await page.waitForFunction(() => !document.querySelector('[role="dialog"], [role="alertdialog"]'), { timeout: 20000 });
 }
 
 /** The text of the keys table row whose name cell is exactly `name`. */
@@ -81,7 +81,7 @@ async function rowText(name) {
   }, name);
 }
 
-async function waitForRow(name, predicate = () => true, timeout = 10000) {
+async function waitForRow(name, predicate = () => true, timeout = 20000) {
   const deadline = Date.now() + timeout;
   let text = null;
   while (Date.now() < deadline) {
@@ -604,7 +604,7 @@ describe('dashboard in a real browser', { concurrency: false }, () => {
     await openDomainTab('Rejections');
     await fill('Find by request id', requestId);
     await click('Find');
-    await page.waitForFunction((id) => [...document.querySelectorAll('tbody tr')].some((tr) => tr.innerText.includes(id)), { timeout: 10000 }, requestId);
+    await page.waitForFunction((id) => [...document.querySelectorAll('tbody tr')].some((tr) => tr.innerText.includes(id)), { timeout: 20000 }, requestId);
     const row = await page.$eval('tbody tr', (tr) => tr.innerText);
     assert.match(row, /validation_failed/);
     assert.ok(row.includes(keys.rolled.slice(0, 11)), row);
@@ -633,7 +633,7 @@ describe('dashboard in a real browser', { concurrency: false }, () => {
   });
 
   it('a token that stops working mid-session shows the sign-in with the API\'s message', async () => {
-    await page.evaluate(() => sessionStorage.setItem(Object.keys(sessionStorage)[0], 'revoked-token'));
+    await page.evaluate(() => sessionStorage.setItem('cc-inbound.admin-token', 'revoked-token'));
     await page.reload({ waitUntil: 'networkidle0' });
     await find('Sign in', 'heading');
     await waitForText('A valid admin bearer token is required.');

@@ -21,6 +21,8 @@ export async function startServer(extraEnv = {}) {
     CC_DATABASE: join(dir, 'cc.db'),
     CC_ADMIN_TOKEN: token,
     CC_LAST_USED_FLUSH_MS: '200',
+    // The failure throttle has its own e2e test; here a sign-out test sends several 401s in a row.
+    CC_ADMIN_FAILURE_DELAY_MS: '0',
   }, extraEnv);
   const proc = spawn(BINARY, ['serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = [];
