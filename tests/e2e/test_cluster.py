@@ -4,7 +4,9 @@ Two `cc-inbound serve` processes on one database of a PostgreSQL 15 cluster that
 test process starts itself (pg_cluster.py). Checks: key and plan changes made on node A
 take effect on node B within 1 s (the delays' p50/p99 are printed); the plan limit under
 concurrent creates split over both nodes; the same event_ids sent to both nodes at once
-stored once; last-used times from B seen on A; fail-closed when B loses its change feed;
+stored once; last-used times from B seen on A; the key controls of SPEC §7 across nodes (allowed IPs and
+exposure within 1 s, usage and rejections shared within 2 s, one `key.exposed` audit entry
+when both nodes see the key in a browser at once); fail-closed when B loses its change feed;
 and a database outage: 503 with Retry-After, no 2xx for anything not committed, recovery
 without restarting the node.
 """
@@ -17,7 +19,7 @@ import time
 import unittest
 
 import pg_cluster
-from harness import (CcTestCase, HTTP_TIMEOUT, Server, run_parallel, unique_domain, unique_id)
+from harness import (CcTestCase, HTTP_TIMEOUT, Server, poll, run_parallel, unique_domain, unique_id)
 
 PROPAGATION_BOUND = 1.0  # SPEC §5: key changes reach every other node within 1 s
 
@@ -259,6 +261,209 @@ class CrossNodeConsistencyTest(ClusterTestCase):
         versions = [line.split("|")[0] for line in rows.splitlines()]
         self.assertEqual(versions, sorted(set(versions)))
         self.assertEqual(versions[0], "1")
+
+
+def browser(api, key, origin, conn=None):
+    """An inbound request as a web page sends it (SPEC §7: refused, the key marked exposed)."""
+    return api.inbound(key, {"event": "lead", "email": "b@example.com"}, headers={"Origin": origin}, conn=conn)
+
+
+class KeyControlsAcrossNodesTest(ClusterTestCase):
+    """SPEC §7 on two nodes: allowed IPs and exposure are in every node's key index within
+    1 s; usage and rejections are shared through the database, visible within 2 s."""
+
+    def new_key(self, **fields):
+        domain = self.a.api.create_domain("command")
+        created = self.a.api.create_key(domain, **fields)
+        return domain, created
+
+    def usage_totals(self, api, key_id):
+        # Two hours, so a test that straddles the hour still sees every count.
+        resp = api.get(f"/admin/keys/{key_id}/usage?hours=2")
+        self.assertStatus(resp, 200)
+        return {kind: sum(h[kind] for h in resp.json["hours"])
+                for kind in ("accepted", "duplicate", "rejected", "auth_failed")}
+
+    def test_allowed_ips_set_on_a_are_enforced_on_b_within_a_second(self):
+        domain, created = self.new_key()
+        key, key_id = created["key"], created["id"]
+        self.wait_for_status(lambda: probe(self.b.api, key), 400)
+        delays = []
+        for _ in range(5):
+            self.assertStatus(self.a.api.patch(f"/admin/keys/{key_id}", {"allowed_ips": ["192.0.2.0/24"]}), 200)
+            took, resp = self.wait_for_status(lambda: probe(self.b.api, key), 403)
+            self.assertError(resp, 403, "ip_not_allowed")
+            delays.append(took)
+            self.assertStatus(self.a.api.patch(f"/admin/keys/{key_id}", {"allowed_ips": ["127.0.0.0/8"]}), 200)
+            delays.append(self.wait_for_status(lambda: probe(self.b.api, key), 400)[0])
+        print(f"\npropagation A->B allowed_ips: p50={statistics.median(delays) * 1000:.0f} ms "
+              f"max={max(delays) * 1000:.0f} ms (n={len(delays)})")
+        self.assertLessEqual(max(delays), PROPAGATION_BOUND, delays)
+        self.assertEqual(self.b.api.key(key_id)["allowed_ips"], ["127.0.0.0/8"])
+
+    def test_key_created_with_allowed_ips_on_a_is_never_open_on_b(self):
+        # The key and its list commit together: B first knows the key with its limits.
+        domain, created = self.new_key(allowed_ips=["192.0.2.1"])
+        took, resp = self.wait_for_status(lambda: probe(self.b.api, created["key"]), 403)
+        self.assertError(resp, 403, "ip_not_allowed")
+        self.assertLessEqual(took, PROPAGATION_BOUND)
+
+    def test_usage_counted_on_both_nodes_adds_up_and_is_visible_on_a_within_two_seconds(self):
+        domain, created = self.new_key()
+        key, key_id = created["key"], created["id"]
+        self.wait_for_status(lambda: probe(self.b.api, key), 400)
+        repeated = {"event": "lead", "email": "u@example.com", "event_id": unique_id("use")}
+        self.assertAccepted(self.a.api.inbound(key, {"event": "lead", "email": "u@example.com"}))
+        self.assertAccepted(self.b.api.inbound(key, repeated))
+        self.assertStatus(self.b.api.inbound(key, repeated), 200)  # duplicate, found by B
+        self.assertAccepted(self.b.api.inbound(key, {"event": "lead", "email": "u@example.com"}))
+        self.assertError(self.b.api.inbound(key, {"event": "lead"}), 400, "validation_failed")
+        self.assertError(browser(self.b.api, key, "https://u.example"), 403, "browser_request_refused")
+        sent = time.monotonic()
+        # The probe that found the key on B was counted as rejected too.
+        want = {"accepted": 3, "duplicate": 1, "rejected": 2, "auth_failed": 1}
+        while True:
+            got = self.usage_totals(self.a.api, key_id)
+            if got == want:
+                break
+            self.assertLess(time.monotonic() - sent, 2.0, f"usage on A after 2 s: {got}, wanted {want}")
+            time.sleep(0.05)
+        print(f"\nusage from B visible on A: {(time.monotonic() - sent) * 1000:.0f} ms")
+        time.sleep(1.5)  # both nodes have flushed again: nothing is counted twice
+        self.assertEqual(self.usage_totals(self.a.api, key_id), want)
+        self.assertEqual(self.usage_totals(self.b.api, key_id), want)
+
+    def test_rejection_on_b_is_listed_by_a(self):
+        domain, created = self.new_key()
+        key = created["key"]
+        self.wait_for_status(lambda: probe(self.b.api, key), 400)
+        request_id = unique_id("rej")
+        self.assertError(self.b.api.inbound(key, {"event": "lead", "currency": "QQQ", "value": "1",
+                                                  "email": "private@example.com"},
+                                            headers={"X-Request-Id": request_id}),
+                         400, "validation_failed", field="currency")
+        sent = time.monotonic()
+        while True:
+            rows = self.a.api.get(f"/admin/rejections?request_id={request_id}").json["rejections"]
+            if rows:
+                break
+            self.assertLess(time.monotonic() - sent, 2.0, "B's rejection not listed by A within 2 s")
+            time.sleep(0.05)
+        [row] = rows
+        self.assertEqual((row["domain"], row["key_id"], row["status"], row["code"]),
+                         (domain, created["id"], 400, "validation_failed"))
+        self.assertNotIn("private@example.com", str(row))
+        listed = self.a.api.get(f"/admin/rejections?domain={domain}").json["rejections"]
+        self.assertIn(request_id, [r["request_id"] for r in listed])
+
+    def test_the_per_domain_cap_holds_when_both_nodes_write(self):
+        domain, created = self.new_key()
+        key = created["key"]
+        self.wait_for_status(lambda: probe(self.b.api, key), 400)
+
+        def flood(api, tag):
+            def run(barrier):
+                conn = api.connection()
+                conn.connect()
+                try:
+                    barrier.wait(HTTP_TIMEOUT)
+                    for i in range(560):
+                        resp = api.inbound(key, {"event": "lead"}, headers={"X-Request-Id": f"{tag}-{i}"}, conn=conn)
+                        if resp.status != 400:
+                            return resp
+                    return None
+                finally:
+                    conn.close()
+            return run
+
+        for r in run_parallel([flood(self.a.api, "cap-a"), flood(self.b.api, "cap-b")]):
+            self.assertIsNone(r, r)
+        # Both nodes' last refusals are stored, then the count is exactly the cap.
+        poll(lambda: all(self.a.api.get(f"/admin/rejections?request_id={rid}").json["rejections"]
+                         for rid in ("cap-a-559", "cap-b-559")), timeout=5, what="both nodes' last rows")
+        self.assertEqual(self.sql(f"SELECT count(*) FROM rejections WHERE domain = '{domain}'"), "1000")
+
+    def test_browser_request_on_b_marks_the_key_exposed_on_a(self):
+        domain, created = self.new_key()
+        key, key_id = created["key"], created["id"]
+        self.wait_for_status(lambda: probe(self.b.api, key), 400)
+        self.assertError(browser(self.b.api, key, "https://shop.example"), 403, "browser_request_refused")
+        seen = self.a.api.key(key_id)
+        self.assertEqual(seen["exposed_origin"], "https://shop.example")
+        self.assertRecent(seen["exposed_at"])
+        # Seen again on A, from elsewhere: the first sighting stays, with one audit entry.
+        time.sleep(0.2)
+        self.assertError(browser(self.a.api, key, "https://other.example"), 403, "browser_request_refused")
+        for api in (self.a.api, self.b.api):
+            again = api.key(key_id)
+            self.assertEqual((again["exposed_at"], again["exposed_origin"]), (seen["exposed_at"], "https://shop.example"))
+        exposed = [e for e in self.a.api.all_audit(domain) if e["action"] == "key.exposed"]
+        self.assertEqual(len(exposed), 1, exposed)
+        self.assertAccepted(self.a.api.inbound(key, {"event": "lead", "email": "s@example.com"}))
+        self.assertAccepted(self.b.api.inbound(key, {"event": "lead", "email": "s@example.com"}))
+
+    def test_simultaneous_browser_requests_on_both_nodes_audit_one_exposure(self):
+        domain = self.a.api.create_domain("command")
+        keys = [self.a.api.create_key(domain, f"race {i}") for i in range(6)]
+        for created in keys:
+            self.wait_for_status(lambda: probe(self.b.api, created["key"]), 400)
+
+        def sighting(api, key, origin):
+            def run(barrier):
+                conn = api.connection()
+                conn.connect()
+                try:
+                    barrier.wait(HTTP_TIMEOUT)
+                    return browser(api, key, origin, conn=conn)
+                finally:
+                    conn.close()
+            return run
+
+        calls = []
+        for created in keys:
+            for i in range(3):
+                calls += [sighting(self.a.api, created["key"], f"https://a{i}.example"),
+                          sighting(self.b.api, created["key"], f"https://b{i}.example")]
+        for r in run_parallel(calls):
+            self.assertNotIsInstance(r, BaseException, r)
+            self.assertError(r, 403, "browser_request_refused")
+        exposed = [e for e in self.a.api.all_audit(domain) if e["action"] == "key.exposed"]
+        by_key = {}
+        for e in exposed:
+            by_key.setdefault(e["key_id"], []).append(e)
+        for created in keys:
+            with self.subTest(key=created["id"]):
+                self.assertEqual(len(by_key.get(created["id"], [])), 1, by_key.get(created["id"]))
+                a_view, b_view = self.a.api.key(created["id"]), self.b.api.key(created["id"])
+                self.assertIsNotNone(a_view["exposed_at"])
+                self.assertEqual((a_view["exposed_at"], a_view["exposed_origin"]),
+                                 (b_view["exposed_at"], b_view["exposed_origin"]))
+                # The audit entry names the origin that was kept.
+                self.assertEqual(by_key[created["id"]][0]["details"]["origin"], a_view["exposed_origin"])
+
+    def test_retention_purge_and_every_control_run_on_postgresql(self):
+        # Rows past retention (usage older than 30 days, rejections older than 7) beside fresh ones.
+        now_ms = int(time.time() * 1000)
+        hour = now_ms // 3_600_000
+        key_id = unique_id("key")
+        self.sql(f"INSERT INTO key_usage_hourly (key_id, hour, accepted) VALUES "
+                 f"('{key_id}', {hour - 31 * 24}, 1), ('{key_id}', {hour}, 1)")
+        self.sql(f"INSERT INTO rejections (at, domain, key_id, key_prefix, status, code, request_id) VALUES "
+                 f"({now_ms - 8 * 86_400_000}, 'old.example', '{key_id}', 'cc_x', 400, 'validation_failed', "
+                 f"'{key_id}-old'), "
+                 f"({now_ms}, 'old.example', '{key_id}', 'cc_x', 400, 'validation_failed', '{key_id}-new')")
+        # A node purges two seconds after it starts, then every minute.
+        node = Server({"CC_DATABASE_URL": self.url})
+        self.addCleanup(node.close)
+        node.start()
+        poll(lambda: self.sql(f"SELECT count(*) FROM key_usage_hourly WHERE key_id = '{key_id}'") == "1"
+             and self.sql(f"SELECT count(*) FROM rejections WHERE key_id = '{key_id}'") == "1",
+             timeout=10, what="the retention purge")
+        self.assertEqual(self.sql(f"SELECT hour FROM key_usage_hourly WHERE key_id = '{key_id}'"), str(hour))
+        self.assertEqual(self.sql(f"SELECT request_id FROM rejections WHERE key_id = '{key_id}'"), f"{key_id}-new")
+        # No control fell back to the store's refusing default on any node.
+        for server in (self.a, self.b, node):
+            self.assertNotIn("does not support", server.log_text())
 
 
 class ChangeFeedLossTest(ClusterTestCase):

@@ -237,6 +237,40 @@ result connection::run_once(std::string_view sql, const std::vector<param>& para
     return result(res);
 }
 
+// ---------------------------------------------------------------------------- arrays, retries
+
+void array_builder::add(std::size_t column, const std::optional<std::string>& value) {
+    auto& out = columns_.at(column);
+    if (out.back() != '{') out.push_back(',');
+    if (!value) {
+        out += "NULL";
+        return;
+    }
+    out.push_back('"');
+    for (char c : *value) {
+        // PostgreSQL text cannot hold NUL: store U+FFFD in its place rather than fail the
+        // whole group commit (the raw body keeps the original escape).
+        if (c == '\0') {
+            out += "\xEF\xBF\xBD";
+            continue;
+        }
+        if (c == '"' || c == '\\') out.push_back('\\');
+        out.push_back(c);
+    }
+    out.push_back('"');
+}
+
+std::vector<param> array_builder::finish() const {
+    std::vector<param> out;
+    out.reserve(columns_.size());
+    for (const auto& c : columns_) out.emplace_back(c + "}");
+    return out;
+}
+
+bool is_retryable(const pg_error& e) {
+    return e.sqlstate() == "40P01" || e.sqlstate() == "40001";  // deadlock, serialization failure
+}
+
 // ---------------------------------------------------------------------------- transaction
 
 transaction::transaction(connection& conn, std::string_view begin) : conn_(conn) {

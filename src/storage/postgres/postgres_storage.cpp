@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::string_view key_columns =
     "id, domain, name, prefix, encode(key_hash, 'hex'), status, created_at, last_used_at, last_used_ip, "
-    "revoked_at, expires_at, rolled_to";
+    "revoked_at, expires_at, rolled_to, allowed_ips, exposed_at, exposed_origin";
 
 /// @brief The advisory lock that serializes migration runs of every node on a database.
 constexpr std::string_view migration_lock_sql = "SELECT pg_advisory_lock(7406031913)";
@@ -30,6 +30,20 @@ std::string from_hex(const std::string& hex) {
     out.reserve(hex.size() / 2);
     for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
         out.push_back(static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
+    }
+    return out;
+}
+
+/// @brief A stored comma-separated list of CIDR blocks (as in the SQLite store).
+std::vector<std::string> split_list(const std::optional<std::string>& text) {
+    std::vector<std::string> out;
+    if (!text) return out;
+    std::size_t start = 0;
+    while (start < text->size()) {
+        const auto comma = text->find(',', start);
+        const auto end = comma == std::string::npos ? text->size() : comma;
+        if (end > start) out.push_back(text->substr(start, end - start));
+        start = end + 1;
     }
     return out;
 }
@@ -52,6 +66,9 @@ key_record read_key(const result& r, int row) {
     key.revoked_at = r.optional_int64(row, 9);
     key.expires_at = r.optional_int64(row, 10);
     key.rolled_to = r.optional_text(row, 11);
+    key.allowed_ips = split_list(r.optional_text(row, 12));
+    key.exposed_at = r.optional_int64(row, 13);
+    key.exposed_origin = r.optional_text(row, 14);
     return key;
 }
 
@@ -60,59 +77,6 @@ std::vector<domain_record> read_domains(const result& r) {
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) out.push_back({r.text(i, 0), r.text(i, 1), r.int64(i, 2)});
     return out;
-}
-
-/// @brief Appends one element of a PostgreSQL array literal: quoted, with `"` and `\`
-/// escaped, or NULL. The literal travels as a bound parameter, never inside the SQL.
-void append_element(std::string& out, const std::optional<std::string>& value) {
-    if (!out.empty() && out.back() != '{') out.push_back(',');
-    if (!value) {
-        out += "NULL";
-        return;
-    }
-    out.push_back('"');
-    for (char c : *value) {
-        // PostgreSQL text cannot hold NUL: store U+FFFD in its place rather than fail the
-        // whole group commit (the raw body keeps the original escape).
-        if (c == '\0') {
-            out += "\xEF\xBF\xBD";
-            continue;
-        }
-        if (c == '"' || c == '\\') out.push_back('\\');
-        out.push_back(c);
-    }
-    out.push_back('"');
-}
-
-/// @brief Builds array literals column by column.
-class array_builder {
-public:
-    explicit array_builder(std::size_t columns) : columns_(columns, "{") {}
-    void add(std::size_t column, const std::optional<std::string>& value) { append_element(columns_[column], value); }
-    std::vector<param> finish() {
-        std::vector<param> out;
-        for (auto& c : columns_) out.emplace_back(c + "}");
-        return out;
-    }
-
-private:
-    std::vector<std::string> columns_;
-};
-
-bool is_retryable(const pg_error& e) {
-    return e.sqlstate() == "40P01" || e.sqlstate() == "40001";  // deadlock, serialization failure
-}
-
-/// @brief Runs `work` again when PostgreSQL chose it as a deadlock or serialization victim.
-template <typename Work>
-auto with_retry(Work&& work) {
-    for (int attempt = 1;; ++attempt) {
-        try {
-            return work();
-        } catch (const pg_error& e) {
-            if (!is_retryable(e) || attempt == 3) throw;
-        }
-    }
 }
 
 class postgres_admin_transaction final : public admin_transaction {
@@ -239,11 +203,7 @@ public:
     }
 
     void commit() override {
-        if (registry_changed_) {
-            db_.run("UPDATE registry_version SET version = version + 1 WHERE id = 1");
-            // Delivered to every listening node when, and only if, this transaction commits.
-            db_.run("SELECT pg_notify($1, '')", {p(registry_channel)});
-        }
+        if (registry_changed_) signal_registry_change(db_);
         tx_.commit();
     }
 
@@ -319,6 +279,12 @@ page<Record> run_listing(connection& db, std::string_view sql, listing_query q, 
 }
 
 }  // namespace
+
+void signal_registry_change(connection& db) {
+    db.run("UPDATE registry_version SET version = version + 1 WHERE id = 1");
+    // Delivered to every listening node when, and only if, this transaction commits.
+    db.run("SELECT pg_notify($1, '')", {p(registry_channel)});
+}
 
 migration_report apply_postgres_migrations(connection& db, const std::vector<migration>& known) {
     // Session-level lock: a second node starting now waits here, then finds each migration applied.

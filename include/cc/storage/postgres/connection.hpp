@@ -102,6 +102,38 @@ private:
     std::map<std::string, std::string, std::less<>> statements_;  // sql -> prepared name
 };
 
+/// @brief Builds one PostgreSQL array literal per column, for multi-row statements over
+/// `unnest($1::text[], ...)`. Elements are quoted and escaped (NUL becomes U+FFFD, which
+/// PostgreSQL text cannot hold); the literals travel as bound parameters, never inside the SQL.
+class array_builder {
+public:
+    explicit array_builder(std::size_t columns) : columns_(columns, "{") {}
+    /// @brief Appends `value` (nullopt: NULL) to column `column`.
+    void add(std::size_t column, const std::optional<std::string>& value);
+    /// @brief The literals, one parameter per column.
+    std::vector<param> finish() const;
+
+private:
+    std::vector<std::string> columns_;
+};
+
+/// @brief True for a deadlock or serialization failure: PostgreSQL rolled the work back
+/// and running it again is safe.
+bool is_retryable(const pg_error& e);
+
+/// @brief Runs `work` again (up to three times in all) when PostgreSQL chose it as a
+/// deadlock or serialization victim.
+template <typename Work>
+auto with_retry(Work&& work) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return work();
+        } catch (const pg_error& e) {
+            if (!is_retryable(e) || attempt == 3) throw;
+        }
+    }
+}
+
 /// @brief A transaction that rolls back in its destructor unless committed.
 class transaction {
 public:

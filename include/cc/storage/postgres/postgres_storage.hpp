@@ -20,6 +20,10 @@ migration_report apply_postgres_migrations(connection& conn, const std::vector<m
 /// @brief The notification channel every domain or key change signals in its own transaction.
 inline constexpr const char* registry_channel = "cc_registry";
 
+/// @brief Inside the open transaction on `db`: bumps the registry version and NOTIFYs
+/// registry_channel, so every node reloads its key index once the transaction commits.
+void signal_registry_change(connection& db);
+
 /// @brief The PostgreSQL store, for several nodes on one database: one connection per
 /// role (event commits, admin changes, listings), each re-established after a loss.
 /// Plan limits hold across nodes because a write transaction locks the domain row
@@ -43,6 +47,14 @@ public:
     page<audit_record> list_audit(const listing_query& query) override;
     std::int64_t purge_events(util::millis before, int limit) override;
     void save_last_used(std::span<const last_used_update> updates) override;
+    // Key controls (SPEC §7), in postgres_controls.cpp.
+    void set_allowed_ips(admin_transaction& tx, std::string_view key_id, const std::vector<std::string>& ips) override;
+    bool mark_exposed(std::string_view key_id, util::millis at, std::string_view origin, const audit_record& audit) override;
+    void save_usage(std::span<const usage_delta> deltas) override;
+    std::vector<usage_delta> load_usage(std::string_view key_id, std::int64_t from_hour, std::int64_t to_hour) override;
+    void insert_rejections(std::span<const rejection_record> rows, int per_domain_cap) override;
+    page<rejection_record> list_rejections(const listing_query& query, const std::optional<std::string>& request_id) override;
+    void purge_controls(std::int64_t before_hour, util::millis rejections_before) override;
     void check() override;
     void checkpoint() override;
     /// @brief Refuses: a PostgreSQL deployment is backed up with pg_dump or base backups.
