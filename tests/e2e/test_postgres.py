@@ -72,13 +72,20 @@ class PostgresStartupTest(CcTestCase):
         self.assertEqual(first.returncode, 0, first.stderr)
         line = json.loads(first.stdout.decode().strip().splitlines()[-1])
         self.assertEqual(line["backend"], "postgres")
-        self.assertEqual(line["applied"], [1, 2])
+        self.assertEqual(line["applied"], [1, 2, 3])
         again = cli(["migrate"], url)
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual(json.loads(again.stdout.decode().strip().splitlines()[-1])["applied"], [])
         rows = self.cluster.psql("SELECT version, name, length(checksum) FROM schema_migrations",
                                  url.rsplit("/", 1)[1])
         self.assertEqual(rows.splitlines()[0], "1|0001_initial.sql|64")
+
+    def test_postgresql_migrations_mirror_the_sqlite_ones(self):
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "migrations")
+
+        def numbered(directory):
+            return sorted(name for name in os.listdir(directory) if name.endswith(".sql"))
+        self.assertEqual(numbered(os.path.join(root, "postgres")), numbered(root))
 
     def test_a_database_newer_than_the_binary_is_refused(self):
         url = self.cluster.create_database()

@@ -101,15 +101,22 @@ void postgres_storage::save_usage(std::span<const usage_delta> deltas) {
     }
     const auto params = arrays.finish();
     std::lock_guard lock(admin_.mutex);
+    auto& db = *admin_.db;
     // Counts are added to what is stored, never overwritten: every node's flush adds up.
+    // Inside a transaction, since adding is not idempotent: a session lost during the
+    // statement then surely stored nothing (the caller keeps the counts for the next
+    // flush) instead of being run again on a fresh session; only a loss during COMMIT
+    // itself leaves the outcome unknown.
     with_retry([&] {
-        admin_.db->run(
+        transaction tx(db);
+        db.run(
             "INSERT INTO key_usage_hourly AS u (key_id, hour, accepted, duplicate, rejected, auth_failed) "
             "SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) "
             "ON CONFLICT (key_id, hour) DO UPDATE SET accepted = u.accepted + excluded.accepted, "
             "duplicate = u.duplicate + excluded.duplicate, rejected = u.rejected + excluded.rejected, "
             "auth_failed = u.auth_failed + excluded.auth_failed",
             params);
+        tx.commit();
         return 0;
     });
 }
