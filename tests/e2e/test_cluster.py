@@ -401,6 +401,11 @@ class KeyControlsAcrossNodesTest(ClusterTestCase):
         self.assertEqual(len(exposed), 1, exposed)
         self.assertAccepted(self.a.api.inbound(key, {"event": "lead", "email": "s@example.com"}))
         self.assertAccepted(self.b.api.inbound(key, {"event": "lead", "email": "s@example.com"}))
+        # Rolled on A: the successor starts unexposed, the old key keeps its mark (as on SQLite).
+        rolled = self.a.api.roll(key_id, {"grace_seconds": 60})
+        self.assertStatus(rolled, 201)
+        self.assertIsNone(self.b.api.key(rolled.json["id"])["exposed_at"])
+        self.assertEqual(self.b.api.key(key_id)["exposed_at"], seen["exposed_at"])
 
     def test_simultaneous_browser_requests_on_both_nodes_audit_one_exposure(self):
         domain = self.a.api.create_domain("command")
