@@ -38,6 +38,10 @@ def percentile(values, p):
     return ordered[rank]
 
 
+def rounded(value):
+    return None if value is None else round(value, 2)
+
+
 def main() -> int:
     url_a, url_b, token, domain, rounds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
     admin = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
@@ -71,8 +75,8 @@ def main() -> int:
                 break
         polls.append(n)
     print(json.dumps({"rounds": rounds, "delays_ms": [round(d, 2) for d in delays], "timeouts": timeouts,
-                      "p50_ms": percentile(delays, 50), "p99_ms": percentile(delays, 99),
-                      "max_ms": max(delays) if delays else None, "polls": polls}))
+                      "p50_ms": rounded(percentile(delays, 50)), "p99_ms": rounded(percentile(delays, 99)),
+                      "max_ms": rounded(max(delays) if delays else None), "polls": polls}))
     return 0
 
 
