@@ -798,7 +798,7 @@ pg_start() {
         { cp "$PG_ROOT/server.log" "$BENCH_OUT/postgres.log" 2>/dev/null; die "PostgreSQL did not start (see $BENCH_OUT/postgres.log)"; }
     PG_BASE_URL=postgresql://postgres@127.0.0.1:$PG_PORT
     local settings
-    settings=$(psql_at "$PG_BASE_URL/postgres" "select json_object_agg(name, setting || coalesce(unit, '')) from pg_settings where name in
+    settings=$(psql_at "$PG_BASE_URL/postgres" "select json_object_agg(name, current_setting(name)) from pg_settings where name in
         ('server_version', 'shared_buffers', 'synchronous_commit', 'fsync', 'full_page_writes', 'wal_level', 'wal_sync_method',
          'wal_buffers', 'max_wal_size', 'min_wal_size', 'checkpoint_timeout', 'commit_delay', 'wal_compression', 'max_connections')")
     echo "{\"target\":\"postgres\",\"port\":$PG_PORT,\"options\":\"$BENCH_PG_SETTINGS\",\"settings\":$settings}" >>"$RESULTS"

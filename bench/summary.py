@@ -133,6 +133,20 @@ if pg_settings:
         pg_settings["port"], pg_settings["options"]))
     print(", ".join("%s=%s" % (k, v) for k, v in sorted((pg_settings.get("settings") or {}).items())))
     print()
+    pg = [r for r in points if r["target"] == "cc-inbound-pg" and r["variant"] in ("pg-1node", "pg-2nodes")]
+    ref = [r for r in cc if r["variant"].startswith("pg-ref-sqlite-")]
+    if pg:
+        print("| scenario | nodes | conns | req/s | events/s | p99 ms | nodes' CPU µs/req | PostgreSQL CPU µs/req | ÷ SQLite node (single, same stretch) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        sqlite_single = mean_of(ref, "req_per_s")
+        for r in pg:
+            print("| %s | %d | %d | %.0f | %.0f | %.2f | %.1f | %.1f | %s |" % (r["scenario"], r["nodes"], r["connections"], r["req_per_s"],
+                  r["events_per_s"] or 0, r["p99_ms"], r.get("cpu_us_per_req") or 0, r.get("db_cpu_us_per_req") or 0,
+                  ratio(r["req_per_s"], sqlite_single) if r["scenario"] == "single" else "-"))
+        print()
+        if ref:
+            print("SQLite node, single event, same connections: %s req/s (before and after the PostgreSQL points).\n" % (
+                ", ".join("%.0f" % r["req_per_s"] for r in ref)))
     for r in points:
         if r.get("propagation"):
             p = r["propagation"]
