@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cc-inbound load benchmark: one command, bounded in time, 127.0.0.1 only.
 #
-#   bench/run.sh                 full run (10 s per point; about 16-20 minutes in all, see bench/README.md)
+#   bench/run.sh                 full run (10 s per point; about 18-20 minutes in all, see bench/README.md)
 #   QUICK=1 bench/run.sh         3 s per point, 10 and 50 connections; no scale, soak, peer or PostgreSQL runs
 #   BENCH_BASELINE_BINARY=/path/to/old/cc-inbound bench/run.sh   adds the before/after (A/B) points
 #
