@@ -149,11 +149,13 @@ RESULTS=$BENCH_OUT/results.jsonl
 SERVER_PID=""
 NGINX_PID=""
 EXTRA_PIDS=""      # the second PostgreSQL-backed node
+SAMPLER_PID=""     # the soak's WAL size sampler
 PG_DATA=""         # the PostgreSQL cluster this script started
 PG_ROOT=""
 cleanup() {
     # Only what this script started, by pid.
     local p
+    [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null
     for p in $SERVER_PID $EXTRA_PIDS; do
         if kill -0 "$p" 2>/dev/null; then kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
     done
@@ -565,11 +567,11 @@ cc_point() {
         local extra_log=$LAUNCHED_LOG
         pids="$SERVER_PID $EXTRA_PIDS"
     fi
-    local m0 m1 wal_bytes db_ticks0=0 db_ticks1=0 sampler="" prop_pid=""
+    local m0 m1 wal_bytes db_ticks0=0 db_ticks1=0 prop_pid=""
     if [[ ${SAMPLE_WAL:-0} == 1 ]]; then
         echo 0 >"$WORK/wal-max"
         (max=0; while :; do s=$(stat -c %s "$CURRENT_DB-wal" 2>/dev/null || echo 0); ((s > max)) && max=$s && echo $max >"$WORK/wal-max"; sleep 0.5; done) &
-        sampler=$!
+        SAMPLER_PID=$!
     fi
     # shellcheck disable=SC2086
     ticks0=$(cpu_ticks $pids); t0=$(date +%s.%N); m0=$(machine_busy)
@@ -594,7 +596,11 @@ cc_point() {
         [[ -n $prop_json ]] || prop_json=null
     fi
     local wal_max=0
-    if [[ -n $sampler ]]; then kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; wal_max=$(cat "$WORK/wal-max"); fi
+    if [[ -n $SAMPLER_PID ]]; then
+        kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true
+        SAMPLER_PID=""
+        wal_max=$(cat "$WORK/wal-max")
+    fi
     local hwm rss
     # shellcheck disable=SC2086
     hwm=$(hwm_kb $pids); rss=$(rss_kb $pids)

@@ -77,7 +77,7 @@ if nginx_rows:
     print()
 
 print("## Points\n")
-print("Targets: `cc-inbound` (SQLite), `cc-inbound-pg` (PostgreSQL; nodes = 2: two nodes, wrk split over both, "
+print("Servers: `cc-inbound` (SQLite), `cc-inbound-pg` (PostgreSQL; nodes = 2: two nodes, wrk split over both, "
       "figures summed, percentiles the larger of the two), `node-peer` (bench/peers/node: fastify + better-sqlite3). "
       "events/s counts events newly stored (acknowledged by 2xx). ÷nginx: req/s over nginx's req/s at the same "
       "connection count. ÷SQL@n: events/s over the probe's rows/s at n rows per transaction. CPU µs/req: the "
