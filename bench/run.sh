@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cc-inbound load benchmark: one command, bounded in time, 127.0.0.1 only.
 #
-#   bench/run.sh                 full run (10 s per point; about 10-12 minutes in all)
-#   QUICK=1 bench/run.sh         3 s per point, 10 and 50 connections, no scale runs
+#   bench/run.sh                 full run (10 s per point; about 18-20 minutes in all, see bench/README.md)
+#   QUICK=1 bench/run.sh         3 s per point, 10 and 50 connections; no scale, soak, peer or PostgreSQL runs
+#   BENCH_BASELINE_BINARY=/path/to/old/cc-inbound bench/run.sh   adds the before/after (A/B) points
 #
 # What it does (docs/PERFORMANCE.md has the figures and how to read them):
 #   1. builds Release into build-release/ (cc-inbound and the cc_micro_bench target);
@@ -12,32 +13,62 @@
 #        - bench/sqlite_probe.c: SQLite's durable insert rate (WAL, the service's
 #          synchronous level) at 1, 100 and 1000 rows per transaction;
 #   3. for every scenario and connection count starts cc-inbound on a fresh temporary
-#      database (rate limits raised, CC_LOG_LEVEL=warn so no access-log line is written
-#      per request), creates a domain and a key through the admin API, drives wrk with
-#      the scenario's Lua script, and records req/s, events/s, p50/p90/p99, the server's
-#      CPU (/proc/PID/stat) and peak RSS (VmHWM), then stops the server (SIGTERM) and
-#      checks honesty: the events stored (sqlite3 count) equal the events the 2xx answers
-#      acknowledged, plus those of requests still unanswered when wrk stopped;
-#   4. scale runs: 10,000 keys loaded (and 1,000 connections), and 5,000,000 events
+#      database (rate limits raised, the default log level info: one access-log line per
+#      request), creates a domain and a key through the admin API, drives wrk with
+#      the scenario's Lua script, and records req/s, events/s, p50/p90/p99/p99.9, the
+#      server's CPU (/proc/PID/stat utime+stime: % of a core and µs per request) and peak
+#      RSS (VmHWM), then stops the server (SIGTERM) and checks honesty: the events stored
+#      equal the events the 2xx answers acknowledged, plus those of requests still
+#      unanswered when wrk stopped;
+#   4. the node peer (bench/peers/node: fastify + better-sqlite3, installed with npm ci
+#      when missing) at the same connection counts, single-event and 401 scenarios;
+#   5. scale runs: 10,000 keys loaded (and 1,000 connections), 1,000,000 keys over
+#      100,000 domains (start-up time, RSS, 401 and 202 rates), and 5,000,000 events
 #      already stored against an empty database;
-#   5. the micro-benchmarks (cc_micro_bench);
-#   6. writes results.jsonl, summary.md and the raw logs to $BENCH_OUT and prints
-#      summary.md. Exit status 1 when an honesty check failed or a server did not stop
-#      cleanly.
+#   6. the soak run: single events for 60 s at 50 connections, p99.9 and the WAL file's
+#      largest size (sampled every 0.5 s);
+#   7. PostgreSQL: a cluster started by this script (initdb + pg_ctl as the postgres OS
+#      user, temporary directory, free port, settings printed), single-event and batch
+#      points on one node and on two nodes (two wrk processes at once, figures summed),
+#      and the revocation propagation delay from node A to node B under load;
+#   8. with BENCH_BASELINE_BINARY: the 401 and single-event points interleaved against
+#      the old and the current binary, each on its own fresh database (before/after table);
+#   9. the micro-benchmarks (cc_micro_bench);
+#  10. writes results.jsonl, summary.md (with the target table: met / not met) and the raw
+#      logs to $BENCH_OUT and prints summary.md. Exit status 1 when an honesty check
+#      failed or a server did not stop cleanly.
 #
 # Environment (all optional):
-#   QUICK=1                 3 s per point, connections "10 50", no scale runs
+#   QUICK=1                 3 s per point, connections "10 50", no scale, soak, peer or PostgreSQL runs
 #   BENCH_DURATION=10       seconds per point
 #   BENCH_CONNECTIONS="10 50 200 1000"
 #   BENCH_SCENARIOS="single batch100 duplicate unknown_key"
+#   BENCH_LOG_LEVEL=info    CC_LOG_LEVEL of the servers (info: the default, access log on)
 #   BENCH_NGINX=1           0: no nginx ceiling
 #   BENCH_PROBE=1           0: no SQLite probe
 #   BENCH_PROBE_SECONDS=3   seconds per probe size
+#   BENCH_PEER=1            0: no node peer (default 0 when QUICK=1)
+#   BENCH_PEER_SCENARIOS="single unknown_key"
 #   BENCH_SCALE=1           0: no keys / stored-events runs (default 0 when QUICK=1)
 #   BENCH_KEYS=10000        keys loaded for the keys run
-#   BENCH_PRELOAD_EVENTS=5000000   events stored before the stored-events run
+#   BENCH_MANY_KEYS=1000000 keys of the large-registry run (0: no such run)
+#   BENCH_MANY_DOMAINS=100000      domains those keys are spread over
+#   BENCH_PRELOAD_EVENTS=5000000   events stored before the stored-events run (0: no such run)
 #   BENCH_PRELOAD_CACHE=dir keep the preloaded database in dir and reuse it next time (~2.5 GB)
+#   BENCH_SOAK_SECONDS=60   length of the soak run (0: none; default 0 when QUICK=1)
+#   BENCH_WAL_BOUND_MIB=256 the WAL counts as bounded while its largest size stays under this
+#   BENCH_PG=1              0: no PostgreSQL runs (default 0 when QUICK=1)
+#   BENCH_PG_BIN=/usr/lib/postgresql/15/bin
+#   BENCH_PG_SETTINGS="..." server settings (-c name=value ...), printed in the summary
+#   BENCH_PG_SCENARIOS="single batch100"
+#   BENCH_PG_CONNECTIONS=50 connections of the PostgreSQL points (split over the nodes)
+#   BENCH_PROPAGATION_ROUNDS=20    revocations measured under load (0: none)
+#   BENCH_BASELINE_BINARY=  an older cc-inbound: adds the A/B points (401 and single event)
+#   BENCH_AB_ROUNDS=3       A/B rounds (each: old and current, order alternating)
+#   BENCH_AB_CONNECTIONS=50
+#   BENCH_AB_ONLY=0         1: only the nginx ceiling and the A/B points
 #   BENCH_MICRO=1           0: no micro-benchmarks
+#   BENCH_START_TIMEOUT=120 seconds a server may take to answer /healthz after its start
 #   BENCH_WRK_THREADS=2     wrk threads (never more than the connections)
 #   BENCH_SERVER_THREADS=   CC_THREADS of the server (empty: the service's default, one per core)
 #   BENCH_SYNCHRONOUS=full  CC_SQLITE_SYNCHRONOUS of the server and the probe
@@ -54,18 +85,39 @@ if [[ $QUICK == 1 ]]; then
     BENCH_DURATION=${BENCH_DURATION:-3}
     BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-"10 50"}
     BENCH_SCALE=${BENCH_SCALE:-0}
+    BENCH_SOAK_SECONDS=${BENCH_SOAK_SECONDS:-0}
+    BENCH_PEER=${BENCH_PEER:-0}
+    BENCH_PG=${BENCH_PG:-0}
 else
     BENCH_DURATION=${BENCH_DURATION:-10}
     BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-"10 50 200 1000"}
     BENCH_SCALE=${BENCH_SCALE:-1}
+    BENCH_SOAK_SECONDS=${BENCH_SOAK_SECONDS:-60}
+    BENCH_PEER=${BENCH_PEER:-1}
+    BENCH_PG=${BENCH_PG:-1}
 fi
 BENCH_SCENARIOS=${BENCH_SCENARIOS:-"single batch100 duplicate unknown_key"}
+BENCH_LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 BENCH_NGINX=${BENCH_NGINX:-1}
 BENCH_PROBE=${BENCH_PROBE:-1}
 BENCH_PROBE_SECONDS=${BENCH_PROBE_SECONDS:-3}
+BENCH_PEER_SCENARIOS=${BENCH_PEER_SCENARIOS:-"single unknown_key"}
 BENCH_KEYS=${BENCH_KEYS:-10000}
+BENCH_MANY_KEYS=${BENCH_MANY_KEYS:-1000000}
+BENCH_MANY_DOMAINS=${BENCH_MANY_DOMAINS:-100000}
 BENCH_PRELOAD_EVENTS=${BENCH_PRELOAD_EVENTS:-5000000}
+BENCH_WAL_BOUND_MIB=${BENCH_WAL_BOUND_MIB:-256}
+BENCH_PG_BIN=${BENCH_PG_BIN:-/usr/lib/postgresql/15/bin}
+BENCH_PG_SETTINGS=${BENCH_PG_SETTINGS:-"-c shared_buffers=256MB -c max_connections=200 -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c wal_level=replica -c max_wal_size=2GB -c checkpoint_timeout=15min"}
+BENCH_PG_SCENARIOS=${BENCH_PG_SCENARIOS:-"single batch100"}
+BENCH_PG_CONNECTIONS=${BENCH_PG_CONNECTIONS:-50}
+BENCH_PROPAGATION_ROUNDS=${BENCH_PROPAGATION_ROUNDS:-20}
+BENCH_BASELINE_BINARY=${BENCH_BASELINE_BINARY:-}
+BENCH_AB_ROUNDS=${BENCH_AB_ROUNDS:-3}
+BENCH_AB_CONNECTIONS=${BENCH_AB_CONNECTIONS:-50}
+BENCH_AB_ONLY=${BENCH_AB_ONLY:-0}
 BENCH_MICRO=${BENCH_MICRO:-1}
+BENCH_START_TIMEOUT=${BENCH_START_TIMEOUT:-120}
 BENCH_WRK_THREADS=${BENCH_WRK_THREADS:-2}
 BENCH_SERVER_THREADS=${BENCH_SERVER_THREADS:-}
 BENCH_SYNCHRONOUS=${BENCH_SYNCHRONOUS:-full}
@@ -74,6 +126,11 @@ BENCH_OUT=${BENCH_OUT:-$ROOT/build-release/bench-results/$(date -u +%Y%m%dT%H%M%
 if [[ -n ${CC_BINARY:-} ]]; then BENCH_BUILD=${BENCH_BUILD:-0}; else BENCH_BUILD=${BENCH_BUILD:-1}; fi
 CC_BINARY=${CC_BINARY:-$ROOT/build-release/cc-inbound}
 MICRO_BINARY=$ROOT/build-release/cc_micro_bench
+PEER_DIR=$BENCH_DIR/peers/node
+if [[ $BENCH_AB_ONLY == 1 ]]; then
+    [[ -n $BENCH_BASELINE_BINARY ]] || { echo "BENCH_AB_ONLY=1 needs BENCH_BASELINE_BINARY" >&2; exit 2; }
+    BENCH_CONNECTIONS=""; BENCH_SCALE=0; BENCH_SOAK_SECONDS=0; BENCH_PEER=0; BENCH_PG=0; BENCH_MICRO=0
+fi
 
 PYTHON=/usr/bin/python3
 [[ -x $PYTHON ]] || PYTHON=$(command -v python3)
@@ -91,10 +148,20 @@ RESULTS=$BENCH_OUT/results.jsonl
 
 SERVER_PID=""
 NGINX_PID=""
+EXTRA_PIDS=""      # the second PostgreSQL-backed node
+SAMPLER_PID=""     # the soak's WAL size sampler
+PG_DATA=""         # the PostgreSQL cluster this script started
+PG_ROOT=""
 cleanup() {
     # Only what this script started, by pid.
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    local p
+    [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null
+    for p in $SERVER_PID $EXTRA_PIDS; do
+        if kill -0 "$p" 2>/dev/null; then kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
+    done
     if [[ -n $NGINX_PID ]] && kill -0 "$NGINX_PID" 2>/dev/null; then kill -QUIT "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; fi
+    [[ -n $PG_DATA ]] && pg_stop
+    [[ -n $PG_ROOT ]] && rm -rf "$PG_ROOT"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -112,6 +179,18 @@ if [[ $BENCH_NGINX == 1 ]] && ! command -v nginx >/dev/null && [[ ! -x /usr/sbin
     die "nginx is not installed (apt-get install -y nginx-light), or set BENCH_NGINX=0"
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [[ $BENCH_PEER == 1 ]]; then
+    command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed for the node peer (apt-get install -y nodejs npm), or set BENCH_PEER=0"
+fi
+if [[ $BENCH_PG == 1 ]]; then
+    [[ -x $BENCH_PG_BIN/initdb && -x $BENCH_PG_BIN/pg_ctl && -x $BENCH_PG_BIN/psql ]] ||
+        die "no PostgreSQL server in $BENCH_PG_BIN (apt-get install -y postgresql-15), or set BENCH_PG=0"
+    if ((EUID == 0)); then id postgres >/dev/null 2>&1 || die "no postgres OS user to run PostgreSQL as (root cannot)"; fi
+fi
+if [[ -n $BENCH_BASELINE_BINARY ]]; then
+    [[ -x $BENCH_BASELINE_BINARY ]] || die "BENCH_BASELINE_BINARY=$BENCH_BASELINE_BINARY is not an executable"
+    BENCH_BASELINE_BINARY=$(cd "$(dirname "$BENCH_BASELINE_BINARY")" && pwd)/$(basename "$BENCH_BASELINE_BINARY")
+fi
 
 # ------------------------------------------------------------------ build
 if [[ $BENCH_BUILD == 1 ]]; then
@@ -159,30 +238,65 @@ loadavg() { cut -d' ' -f1 /proc/loadavg; }
 # server's and wrk's own, tells how much CPU other processes took during a point.
 machine_busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 
-# start_server DB -> SERVER_PID, SERVER_URL
-start_server() {
-    local db=$1 port="" from
-    from=$(stat -c %s "$BENCH_OUT/server.log" 2>/dev/null || echo 0)
+# The binary start_server runs: the A/B points switch it to the baseline and back.
+RUN_BINARY=$CC_BINARY
+LOG_SEQ=0
+# launch_server DB -> LAUNCHED_PID, LAUNCHED_URL, LAUNCHED_LOG, STARTUP_S
+#   DB: a SQLite file, or a postgresql:// URL (CC_DATABASE_URL). Each server writes its
+#   own log; keep_log folds it into $BENCH_OUT/server.log without the access lines.
+#   STARTUP_S: seconds from the exec to the first /healthz answer (the key registry is
+#   loaded before the server listens).
+launch_server() {
+    local db=$1 port="" log t0
+    LOG_SEQ=$((LOG_SEQ + 1))
+    log=$WORK/server-$LOG_SEQ.log
+    : >"$log"
     local -a env=(PATH=/usr/bin:/bin HOME="$WORK"
-        CC_LISTEN=127.0.0.1:0 CC_DATABASE="$db" CC_ADMIN_TOKEN="$ADMIN_TOKEN"
-        CC_LOG_LEVEL=warn CC_SQLITE_SYNCHRONOUS="$BENCH_SYNCHRONOUS" CC_MAX_CONNECTIONS=20000
+        CC_LISTEN=127.0.0.1:0 CC_ADMIN_TOKEN="$ADMIN_TOKEN"
+        CC_LOG_LEVEL="$BENCH_LOG_LEVEL" CC_SQLITE_SYNCHRONOUS="$BENCH_SYNCHRONOUS" CC_MAX_CONNECTIONS=20000
         CC_RATE_LIMIT_PULSE=100000000:100000000 CC_RATE_LIMIT_SIGNAL=100000000:100000000
         CC_RATE_LIMIT_CLARITY=100000000:100000000 CC_RATE_LIMIT_COMMAND=100000000:100000000)
+    if [[ $db == postgresql://* ]]; then env+=(CC_DATABASE_URL="$db"); else env+=(CC_DATABASE="$db"); fi
     [[ -n $BENCH_SERVER_THREADS ]] && env+=(CC_THREADS="$BENCH_SERVER_THREADS")
     # shellcheck disable=SC2206
     [[ -n $BENCH_SERVER_ENV ]] && env+=($BENCH_SERVER_ENV)
-    env -i "${env[@]}" "$CC_BINARY" serve >>"$BENCH_OUT/server.log" 2>&1 &
-    SERVER_PID=$!
-    SERVER_URL=""
-    local i
-    for i in $(seq 1 400); do
-        [[ -n $port ]] || port=$(listening_port "$BENCH_OUT/server.log" "$from")
-        [[ -n $port ]] && SERVER_URL=http://127.0.0.1:$port
-        if [[ -n $SERVER_URL ]] && curl -sf -o /dev/null "$SERVER_URL/healthz" 2>/dev/null; then return 0; fi
-        kill -0 "$SERVER_PID" 2>/dev/null || die "cc-inbound exited at start (see $BENCH_OUT/server.log)"
-        sleep 0.05
+    t0=$(date +%s%N)
+    if [[ ${POINT_BACKEND:-sqlite} == node ]]; then
+        env -i PATH=/usr/bin:/bin HOME="$WORK" PORT=0 node "$PEER_DIR/server.js" serve "$db" >"$log" 2>&1 &
+    else
+        env -i "${env[@]}" "$RUN_BINARY" serve >"$log" 2>&1 &
+    fi
+    LAUNCHED_PID=$!
+    LAUNCHED_LOG=$log
+    LAUNCHED_URL=""
+    local deadline=$((SECONDS + BENCH_START_TIMEOUT))
+    while ((SECONDS < deadline)); do
+        [[ -n $port ]] || port=$(listening_port "$log" 0)
+        [[ -n $port ]] && LAUNCHED_URL=http://127.0.0.1:$port
+        if [[ -n $LAUNCHED_URL ]] && curl -sf -o /dev/null "$LAUNCHED_URL/healthz" 2>/dev/null; then
+            STARTUP_S=$("$PYTHON" -c "print(round(($(date +%s%N) - $t0) / 1e9, 3))")
+            return 0
+        fi
+        if ! kill -0 "$LAUNCHED_PID" 2>/dev/null; then keep_log "$log"; die "cc-inbound exited at start (see $BENCH_OUT/server.log)"; fi
+        sleep 0.02
     done
-    die "cc-inbound did not answer /healthz within 20 s"
+    keep_log "$log"
+    die "the server did not answer /healthz within $BENCH_START_TIMEOUT s"
+}
+
+# The server's log without its access lines (one a request at info; counted, then dropped).
+keep_log() {
+    local n
+    n=$(grep -c -F '"msg":"request"' "$1" || true)
+    grep -v -F '"msg":"request"' "$1" >>"$BENCH_OUT/server.log" || true
+    echo "[bench: $n access-log lines of this server dropped]" >>"$BENCH_OUT/server.log"
+    rm -f "$1"
+}
+
+# start_server DB -> SERVER_PID, SERVER_URL, SERVER_LOG, STARTUP_S
+start_server() {
+    launch_server "$1"
+    SERVER_PID=$LAUNCHED_PID SERVER_URL=$LAUNCHED_URL SERVER_LOG=$LAUNCHED_LOG
 }
 
 # stop_server -> SERVER_EXIT
@@ -191,6 +305,7 @@ stop_server() {
     SERVER_EXIT=0
     wait "$SERVER_PID" || SERVER_EXIT=$?
     SERVER_PID=""
+    keep_log "$SERVER_LOG"
 }
 
 admin() {  # admin METHOD PATH [JSON]
@@ -198,12 +313,13 @@ admin() {  # admin METHOD PATH [JSON]
         ${3:+-d "$3"}
 }
 
-# create_key -> KEY (the domain is created on the command plan: unlimited keys)
+# create_key -> KEY, KEY_ID (the domain is created on the command plan: unlimited keys)
 create_key() {
     admin PUT "/admin/domains/$DOMAIN" '{"plan":"command"}' >/dev/null
-    KEY=$(admin POST /admin/keys "{\"domain\":\"$DOMAIN\",\"name\":\"bench\"}" |
-        "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["key"])') || die "cannot create a key"
-    KEY_ID=$(sqlite3 "$CURRENT_DB" "select id from api_keys where domain='$DOMAIN' order by created_at desc limit 1" 2>/dev/null || true)
+    local created
+    created=$(admin POST /admin/keys "{\"domain\":\"$DOMAIN\",\"name\":\"bench\"}")
+    KEY=$("$PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$created") || die "cannot create a key: $created"
+    KEY_ID=$("$PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$created")
 }
 
 # A well-formed key with a valid checksum that the server never issued.
@@ -217,7 +333,13 @@ while n:
     n, m = divmod(n, 62); d = B[m] + d
 print("cc_" + r + d.rjust(6, "0"))')
 
-count_events() { sqlite3 "$1" 'select count(*) from events'; }
+# psql_at URL SQL: one value, as the superuser of the bench's own cluster.
+psql_at() { "$BENCH_PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+
+# count_events DB: the events a SQLite file or a postgresql:// database holds.
+count_events() {
+    if [[ $1 == postgresql://* ]]; then psql_at "$1" 'select count(*) from events'; else sqlite3 "$1" 'select count(*) from events'; fi
+}
 
 # A fresh database with the schema, the bench domain and no key yet.
 fresh_db() {
@@ -226,21 +348,11 @@ fresh_db() {
     echo "$db"
 }
 
-# Adds keys directly in SQL (10 per domain, clarity plan) so the registry holds $1 keys in all.
+# add_keys DB KEYS DOMAINS: valid keys stored straight into the migrated database
+# (bench/make_keys.py: the service's key format and SHA-256), spread over DOMAINS domains;
+# a few of them are written to $WORK/sample-keys.txt. -> ADD_KEYS_S (seconds taken)
 add_keys() {
-    local db=$1 n=$2
-    sqlite3 "$db" >/dev/null <<SQL
-PRAGMA journal_mode=WAL;
-BEGIN;
-WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ($n + 9) / 10)
-INSERT OR IGNORE INTO domains (domain, plan, created_at) SELECT 'bulk' || n || '.example.com', 'clarity', 0 FROM i;
-WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < $n)
-INSERT INTO api_keys (id, domain, name, prefix, key_hash, status, created_at)
-SELECT 'key_bulk' || n, 'bulk' || (n / 10) || '.example.com', 'bulk ' || n, printf('cc_%08d', n),
-       randomblob(32), 'active', n FROM i;
-UPDATE registry_version SET version = version + 1;
-COMMIT;
-SQL
+    ADD_KEYS_S=$("$PYTHON" "$BENCH_DIR/make_keys.py" "$1" "$2" "$3" "$WORK/sample-keys.txt") || die "make_keys.py failed"
 }
 
 # Stores $2 events directly with SQL, shaped like the bench's (ids spread over the index,
@@ -274,6 +386,14 @@ SQL
 stored_among() {
     local db=$1 file=$2
     if [[ ! -s $file ]]; then echo 0; return; fi
+    if [[ $db == postgresql://* ]]; then
+        "$BENCH_PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" <<SQL
+CREATE TEMP TABLE unanswered (id TEXT PRIMARY KEY);
+\copy unanswered FROM '$file'
+SELECT count(*) FROM events WHERE domain = '$DOMAIN' AND event_id IN (SELECT id FROM unanswered);
+SQL
+        return
+    fi
     sqlite3 "$db" <<SQL
 CREATE TEMP TABLE unanswered (id TEXT PRIMARY KEY);
 .import --csv $file unanswered
@@ -281,11 +401,15 @@ SELECT count(*) FROM events WHERE domain = '$DOMAIN' AND event_id IN (SELECT id 
 SQL
 }
 
-# run_wrk SCRIPT CONNECTIONS URL PATH KEY TRACK -> WRK_JSON (the BENCH_RESULT object), WRK_LOG
+# run_wrk SCRIPT CONNECTIONS URL KEY TRACK [URL2] -> WRK_JSON (the BENCH_RESULT object), WRK_LOG
+#   With URL2 the connections are split over two wrk processes started at once, one per
+#   URL (one thread each, as many threads in all as with one URL): counts and rates are
+#   summed, the latency percentiles are the larger of the two.
+#   The duration is $POINT_DURATION when set, else $BENCH_DURATION.
 POINT=0
 run_wrk() {
-    local script=$1 conns=$2 url=$3 key=$4 track=$5
-    local threads=$BENCH_WRK_THREADS
+    local script=$1 conns=$2 url=$3 key=$4 track=$5 url2=${6:-}
+    local threads=$BENCH_WRK_THREADS duration=${POINT_DURATION:-$BENCH_DURATION}
     ((threads > conns)) && threads=$conns
     POINT=$((POINT + 1))
     WRK_LOG=$BENCH_OUT/wrk-$(printf %03d $POINT)-$script-c$conns.log
@@ -294,16 +418,60 @@ run_wrk() {
     local path=/__cc/inbound
     local timer=()
     [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -f 'WRK_CPU %U %S %e')
-    env BENCH_DIR="$BENCH_DIR" BENCH_KEY="$key" BENCH_RUN="r$$p$POINT" BENCH_TRACK="$track" \
-        BENCH_OUTSTANDING_FILE="$OUTSTANDING" \
-        "${timer[@]}" wrk -t"$threads" -c"$conns" -d"${BENCH_DURATION}s" --timeout 10s -s "$BENCH_DIR/$script.lua" \
-        "$url$path" >"$WRK_LOG" 2>&1 || die "wrk failed (see $WRK_LOG)"
-    WRK_JSON=$(sed -n 's/^BENCH_RESULT //p' "$WRK_LOG")
-    [[ -n $WRK_JSON ]] || die "no BENCH_RESULT in $WRK_LOG"
-    # The load generator's own CPU, in % of one core over its run.
-    local cpu
-    cpu=$(awk '/^WRK_CPU/{ if ($4 > 0) printf "%.1f", ($2 + $3) / $4 * 100 }' "$WRK_LOG")
-    WRK_JSON="${WRK_JSON%\}},\"client_cpu_pct\":${cpu:-null}}"
+    if [[ -z $url2 ]]; then
+        env BENCH_DIR="$BENCH_DIR" BENCH_KEY="$key" BENCH_RUN="r$$p$POINT" BENCH_TRACK="$track" \
+            BENCH_OUTSTANDING_FILE="$OUTSTANDING" \
+            "${timer[@]}" wrk -t"$threads" -c"$conns" -d"${duration}s" --timeout 10s -s "$BENCH_DIR/$script.lua" \
+            "$url$path" >"$WRK_LOG" 2>&1 || die "wrk failed (see $WRK_LOG)"
+        WRK_JSON=$(sed -n 's/^BENCH_RESULT //p' "$WRK_LOG")
+        [[ -n $WRK_JSON ]] || die "no BENCH_RESULT in $WRK_LOG"
+        # The load generator's own CPU, in % of one core over its run.
+        local cpu
+        cpu=$(awk '/^WRK_CPU/{ if ($4 > 0) printf "%.1f", ($2 + $3) / $4 * 100 }' "$WRK_LOG")
+        WRK_JSON="${WRK_JSON%\}},\"client_cpu_pct\":${cpu:-null}}"
+        return
+    fi
+    local half=$((conns / 2)) pid_a pid_b rc=0
+    env BENCH_DIR="$BENCH_DIR" BENCH_KEY="$key" BENCH_RUN="r$$p${POINT}a" BENCH_TRACK="$track" \
+        BENCH_OUTSTANDING_FILE="$OUTSTANDING.a" \
+        "${timer[@]}" wrk -t1 -c"$half" -d"${duration}s" --timeout 10s -s "$BENCH_DIR/$script.lua" \
+        "$url$path" >"$WRK_LOG.a" 2>&1 &
+    pid_a=$!
+    env BENCH_DIR="$BENCH_DIR" BENCH_KEY="$key" BENCH_RUN="r$$p${POINT}b" BENCH_TRACK="$track" \
+        BENCH_OUTSTANDING_FILE="$OUTSTANDING.b" \
+        "${timer[@]}" wrk -t1 -c"$((conns - half))" -d"${duration}s" --timeout 10s -s "$BENCH_DIR/$script.lua" \
+        "$url2$path" >"$WRK_LOG.b" 2>&1 &
+    pid_b=$!
+    wait "$pid_a" || rc=1
+    wait "$pid_b" || rc=1
+    cat "$WRK_LOG.a" "$WRK_LOG.b" >"$WRK_LOG"; rm -f "$WRK_LOG.a" "$WRK_LOG.b"
+    ((rc == 0)) || die "wrk failed (see $WRK_LOG)"
+    cat "$OUTSTANDING.a" "$OUTSTANDING.b" >"$OUTSTANDING" 2>/dev/null || true
+    WRK_JSON=$("$PYTHON" - "$WRK_LOG" <<'PY'
+import json, sys
+runs, cpu = [], 0.0
+for line in open(sys.argv[1]):
+    if line.startswith("BENCH_RESULT "):
+        runs.append(json.loads(line[len("BENCH_RESULT "):]))
+    elif line.startswith("WRK_CPU"):
+        u, s_, e = (float(x) for x in line.split()[1:4])
+        cpu += (u + s_) / e * 100 if e > 0 else 0
+if len(runs) != 2:
+    sys.exit("expected two BENCH_RESULT lines")
+r = dict(runs[0])
+for k, v in runs[1].items():
+    if k in ("duration_s",):
+        r[k] = max(r[k], v)
+    elif k.endswith("_ms"):
+        r[k] = max(r[k], v)
+    elif isinstance(v, (int, float)) and k != "scenario":
+        r[k] = r[k] + v
+r["latency_mean_ms"] = round(sum(x["latency_mean_ms"] * x["requests"] for x in runs) / max(1, r["requests"]), 3)
+r["wrk_processes"] = 2
+r["client_cpu_pct"] = round(cpu, 1)
+print(json.dumps(r))
+PY
+) || die "cannot merge the two wrk results (see $WRK_LOG)"
 }
 
 # record KIND SCENARIO CONNS EXTRA_JSON: one line of results.jsonl, one line on stderr.
@@ -316,8 +484,10 @@ r = dict(wrk)
 r.update({"target": target, "scenario": scenario, "connections": conns})
 r.update(extra)
 secs = r["duration_s"]
-r["events_per_s"] = round(r.get("accepted", 0) / secs, 1) if target == "cc-inbound" else None
+r["events_per_s"] = round(r.get("accepted", 0) / secs, 1) if target != "nginx" else None
 r["answers_2xx_per_s"] = round(r["c2xx"] / secs, 1)
+# Server CPU time per answer: utime + stime of the server's processes over the point.
+r["cpu_us_per_req"] = round(r["cpu_pct"] / 100 * 1e6 / r["req_per_s"], 1) if r.get("req_per_s") else None
 print(json.dumps(r))
 PY
 )
@@ -327,9 +497,10 @@ import json, sys
 r = json.loads(sys.argv[1])
 ev = r.get("events_per_s")
 hon = r.get("honest")
-print("  %-10s %-12s %-8s c=%-5d %9.0f req/s %10s ev/s  p50 %7.2f  p90 %7.2f  p99 %7.2f ms  cpu %4.0f%%  others %4.0f%%  hwm %6.1f MiB%s" % (
+print("  %-10s %-12s %-8s c=%-5d %9.0f req/s %10s ev/s  p50 %7.2f  p90 %7.2f  p99 %7.2f ms  cpu %4.0f%% %6.1f us/req  others %4.0f%%  hwm %6.1f MiB%s" % (
     r["target"], r["scenario"], r.get("variant", ""), r["connections"], r["req_per_s"],
-    "-" if ev is None else "%.0f" % ev, r["p50_ms"], r["p90_ms"], r["p99_ms"], r["cpu_pct"], r.get("others_cpu_pct", 0), r["peak_rss_mib"],
+    "-" if ev is None else "%.0f" % ev, r["p50_ms"], r["p90_ms"], r["p99_ms"], r["cpu_pct"], r.get("cpu_us_per_req") or 0,
+    r.get("others_cpu_pct", 0), r["peak_rss_mib"],
     "" if hon is None else ("  honest" if hon else "  HONESTY FAILED: " + r.get("honesty_note", ""))), file=sys.stderr)
 if r.get("commits"):
     print("  %47s writer: %d commits (%.0f/s), %.1f events/commit, %.2f ms/commit, busy %.0f%%" % (
@@ -340,35 +511,111 @@ if r.get("commits"):
 # ------------------------------------------------------------------ one cc-inbound point
 # cc_point SCENARIO CONNS VARIANT [DB_MODE]
 #   DB_MODE: fresh (default: new database, domain and key), keys (fresh + $BENCH_KEYS keys),
+#            manykeys (fresh + $BENCH_MANY_KEYS keys over $BENCH_MANY_DOMAINS domains),
 #            reuse (keep $CURRENT_DB and $KEY as they are)
+#   Globals read: POINT_TARGET (the result's target name, default cc-inbound),
+#   POINT_BACKEND (sqlite or postgres), POINT_NODES (1 or 2: two nodes on one PostgreSQL
+#   database, wrk split over both), POINT_DURATION, SAMPLE_WAL=1 (largest WAL file seen,
+#   sampled every 0.5 s), POINT_PROPAGATION=1 (two nodes: the revocation probe runs
+#   during the load), RUN_BINARY.
 cc_point() {
     local scenario=$1 conns=$2 variant=$3 mode=${4:-fresh}
+    local target=${POINT_TARGET:-cc-inbound} backend=${POINT_BACKEND:-sqlite} nodes=${POINT_NODES:-1}
+    local sample_ok=null sample_total=0 add_keys_s=null
     if [[ $mode != reuse ]]; then
-        CURRENT_DB=$(fresh_db "point-$((POINT + 1))")
-        if [[ $mode == keys ]]; then
-            start_server "$CURRENT_DB"; stop_server  # applies the migrations
-            add_keys "$CURRENT_DB" $((BENCH_KEYS - 1))
+        if [[ $backend == postgres ]]; then
+            CURRENT_DB=$(pg_fresh_db "point$((POINT + 1))")
+        elif [[ $backend == node ]]; then
+            CURRENT_DB=$(fresh_db "peer-$((POINT + 1))")
+        else
+            CURRENT_DB=$(fresh_db "point-$((POINT + 1))")
         fi
-        start_server "$CURRENT_DB"
-        create_key
-        stop_server
+        if [[ $mode == keys || $mode == manykeys ]]; then
+            env -i PATH=/usr/bin:/bin HOME="$WORK" CC_DATABASE="$CURRENT_DB" "$RUN_BINARY" migrate >>"$BENCH_OUT/server.log" 2>&1 ||
+                { start_server "$CURRENT_DB"; stop_server; }  # applies the migrations
+            if [[ $mode == keys ]]; then add_keys "$CURRENT_DB" $((BENCH_KEYS - 1)) $(((BENCH_KEYS + 9) / 10))
+            else add_keys "$CURRENT_DB" $((BENCH_MANY_KEYS - 1)) "$BENCH_MANY_DOMAINS"; fi
+            add_keys_s=$ADD_KEYS_S
+        fi
+        if [[ $backend == node ]]; then peer_init "$CURRENT_DB"; else start_server "$CURRENT_DB"; create_key; fi
+        if [[ $mode == keys || $mode == manykeys ]]; then
+            # The preloaded keys are real keys: a few of them must be accepted (stored
+            # before the point's count, so honesty is not affected).
+            sample_ok=0
+            local k
+            while read -r k; do
+                sample_total=$((sample_total + 1))
+                [[ $(curl -s -o /dev/null -w '%{http_code}' -X POST "$SERVER_URL/__cc/inbound" -H "X-CC-Api-Key: $k" \
+                    -H 'Content-Type: application/json' -d "{\"event\":\"purchase\",\"event_id\":\"sample-$sample_total\",\"email\":\"sample@example.com\"}") == 202 ]] &&
+                    sample_ok=$((sample_ok + 1))
+            done <"$WORK/sample-keys.txt"
+            ((sample_ok == sample_total)) || log "only $sample_ok of $sample_total preloaded keys were accepted"
+        fi
+        [[ $backend == node ]] || stop_server
     fi
-    local before after ticks0 ticks1 t0 t1 key=$KEY track=1 keys_loaded events_before
+    local before after ticks0 ticks1 t0 t1 key=$KEY track=1 keys_loaded
     [[ $scenario == unknown_key ]] && key=$FORGED_KEY && track=0
     [[ $scenario == duplicate ]] && track=0
     before=$(count_events "$CURRENT_DB")
-    keys_loaded=$(sqlite3 "$CURRENT_DB" 'select count(*) from api_keys')
+    if [[ $backend == postgres ]]; then keys_loaded=$(psql_at "$CURRENT_DB" 'select count(*) from api_keys')
+    else keys_loaded=$(sqlite3 "$CURRENT_DB" 'select count(*) from api_keys'); fi
     start_server "$CURRENT_DB"
-    local m0 m1 wal_bytes
-    ticks0=$(cpu_ticks "$SERVER_PID"); t0=$(date +%s.%N); m0=$(machine_busy)
-    local load=$(loadavg)
-    run_wrk "$scenario" "$conns" "$SERVER_URL" "$key" "$track"
-    t1=$(date +%s.%N); ticks1=$(cpu_ticks "$SERVER_PID"); m1=$(machine_busy)
+    local startup_s=$STARTUP_S url2="" pids=$SERVER_PID
+    if ((nodes == 2)); then
+        launch_server "$CURRENT_DB"
+        EXTRA_PIDS=$LAUNCHED_PID url2=$LAUNCHED_URL
+        local extra_log=$LAUNCHED_LOG
+        pids="$SERVER_PID $EXTRA_PIDS"
+    fi
+    local m0 m1 wal_bytes db_ticks0=0 db_ticks1=0 prop_pid=""
+    if [[ ${SAMPLE_WAL:-0} == 1 ]]; then
+        echo 0 >"$WORK/wal-max"
+        (max=0; while :; do s=$(stat -c %s "$CURRENT_DB-wal" 2>/dev/null || echo 0); ((s > max)) && max=$s && echo $max >"$WORK/wal-max"; sleep 0.5; done) &
+        SAMPLER_PID=$!
+    fi
+    # shellcheck disable=SC2086
+    ticks0=$(cpu_ticks $pids); t0=$(date +%s.%N); m0=$(machine_busy)
+    [[ $backend == postgres ]] && db_ticks0=$(pg_ticks)
+    local load
+    load=$(loadavg)
+    if [[ ${POINT_PROPAGATION:-0} == 1 && -n $url2 ]]; then
+        (sleep 1; exec "$PYTHON" "$BENCH_DIR/revocation_probe.py" "$SERVER_URL" "$url2" "$ADMIN_TOKEN" "$DOMAIN" \
+            "$BENCH_PROPAGATION_ROUNDS" >"$WORK/propagation.json" 2>"$WORK/propagation.err") &
+        prop_pid=$!
+    fi
+    run_wrk "$scenario" "$conns" "$SERVER_URL" "$key" "$track" "$url2"
+    # shellcheck disable=SC2086
+    t1=$(date +%s.%N); ticks1=$(cpu_ticks $pids); m1=$(machine_busy)
+    [[ $backend == postgres ]] && db_ticks1=$(pg_ticks)
+    local prop_json=null prop_under_load=null
+    if [[ -n $prop_pid ]]; then
+        # Still running after wrk stopped: the rest of its rounds ran without load.
+        if kill -0 "$prop_pid" 2>/dev/null; then prop_under_load=false; else prop_under_load=true; fi
+        wait "$prop_pid" || log "revocation_probe.py failed: $(head -c 500 "$WORK/propagation.err")"
+        prop_json=$(cat "$WORK/propagation.json" 2>/dev/null)
+        [[ -n $prop_json ]] || prop_json=null
+    fi
+    local wal_max=0
+    if [[ -n $SAMPLER_PID ]]; then
+        kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true
+        SAMPLER_PID=""
+        wal_max=$(cat "$WORK/wal-max")
+    fi
     local hwm rss
-    hwm=$(hwm_kb "$SERVER_PID"); rss=$(rss_kb "$SERVER_PID")
+    # shellcheck disable=SC2086
+    hwm=$(hwm_kb $pids); rss=$(rss_kb $pids)
     wal_bytes=$(stat -c %s "$CURRENT_DB-wal" 2>/dev/null || echo 0)
+    ((wal_bytes > wal_max)) && wal_max=$wal_bytes
     curl -s "$SERVER_URL/metrics" >"$WORK/metrics.txt" || : >"$WORK/metrics.txt"
+    local extra_exit=0
+    if [[ -n $url2 ]]; then
+        curl -s "$url2/metrics" >>"$WORK/metrics.txt" || true
+        kill -TERM "$EXTRA_PIDS"; wait "$EXTRA_PIDS" || extra_exit=$?
+        EXTRA_PIDS=""
+        keep_log "$extra_log"
+    fi
     stop_server
+    ((extra_exit == 0)) || SERVER_EXIT=$extra_exit
     after=$(count_events "$CURRENT_DB")
     local inflight_stored
     inflight_stored=$(stored_among "$CURRENT_DB" "$OUTSTANDING")
@@ -395,13 +642,13 @@ else:
     note = "stored %d = acknowledged %d (2xx %d) + unanswered-but-stored %d (of %d unanswered requests)" % (
         delta, accepted, wrk["c2xx"], inflight_stored, wrk["outstanding"])
 secs = $t1 - $t0
-# The writer's own account (GET /metrics, cumulative since this server started).
+# The writer's own account (GET /metrics of every node, cumulative since it started).
 m = {}
 for line in open("$WORK/metrics.txt"):
     if line.startswith(("cc_commit_batch_size_events_sum", "cc_commit_batch_size_events_count",
                         "cc_commit_duration_seconds_sum", "cc_commit_duration_seconds_count")):
         name, value = line.split()[0], line.split()[-1]
-        m[name.split("{")[0]] = float(value)
+        m[name.split("{")[0]] = m.get(name.split("{")[0], 0.0) + float(value)
 commits = int(m.get("cc_commit_duration_seconds_count", 0))
 commit_s = m.get("cc_commit_duration_seconds_sum", 0.0)
 writer = {
@@ -409,11 +656,20 @@ writer = {
     "commits_per_s": round(commits / secs, 1),
     "events_per_commit": round(m.get("cc_commit_batch_size_events_sum", 0) / commits, 1) if commits else None,
     "commit_ms_mean": round(commit_s / commits * 1000, 3) if commits else None,
-    "writer_busy_pct": round(commit_s / secs * 100, 1),
+    "writer_busy_pct": round(commit_s / secs * 100 / $nodes, 1),
 }
+req = wrk["req_per_s"]
+db_cpu = ($db_ticks1 - $db_ticks0) / $CLK_TCK / secs * 100
 print(json.dumps({**writer,
     "variant": "$variant",
+    "backend": "$backend",
+    "nodes": $nodes,
+    "binary": "$RUN_BINARY",
     "keys_loaded": $keys_loaded,
+    "add_keys_s": json.loads('''$add_keys_s'''),
+    "sample_keys_accepted": json.loads('''$sample_ok'''),
+    "sample_keys": $sample_total,
+    "startup_s": $startup_s,
     "events_before": $before,
     "stored_delta": delta,
     "unanswered_stored": inflight_stored,
@@ -421,16 +677,21 @@ print(json.dumps({**writer,
     "honesty_note": note + ("" if $SERVER_EXIT == 0 else "; server exit %d" % $SERVER_EXIT),
     "server_exit": $SERVER_EXIT,
     "cpu_pct": round(($ticks1 - $ticks0) / $CLK_TCK / secs * 100, 1),
+    "db_cpu_pct": round(db_cpu, 1) if "$backend" == "postgres" else None,
+    "db_cpu_us_per_req": round(db_cpu / 100 * 1e6 / req, 1) if "$backend" == "postgres" and req else None,
     "machine_busy_pct": round(($m1 - $m0) / $CLK_TCK / secs * 100, 1),
-    "others_cpu_pct": round(max(0.0, ($m1 - $m0 - ($ticks1 - $ticks0)) / $CLK_TCK / secs * 100 - (wrk.get("client_cpu_pct") or 0)), 1),
+    "others_cpu_pct": round(max(0.0, ($m1 - $m0 - ($ticks1 - $ticks0) - ($db_ticks1 - $db_ticks0)) / $CLK_TCK / secs * 100 - (wrk.get("client_cpu_pct") or 0)), 1),
     "peak_rss_mib": round($hwm / 1024, 1),
     "end_rss_mib": round($rss / 1024, 1),
     "wal_mib_at_end": round($wal_bytes / 1048576, 1),
+    "wal_max_mib": round($wal_max / 1048576, 1),
+    "propagation": json.loads('''$prop_json'''),
+    "propagation_under_load": json.loads('''$prop_under_load'''),
     "loadavg_before": $load,
-}))
+}).replace("NaN", "null"))
 PY
 )
-    record cc-inbound "$scenario" "$conns" "$extra"
+    record "$target" "$scenario" "$conns" "$extra"
     if [[ $("$PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["honest"])' "$extra") != True ]]; then
         HONESTY_FAILURES=$((HONESTY_FAILURES + 1))
     fi
@@ -500,6 +761,76 @@ print("  sqlite-probe %-6s %4d rows/tx  %9.0f rows/s  %7.1f tx/s  tx p50 %.2f p9
     rm -f "$db" "$db-wal" "$db-shm"
 }
 
+# ------------------------------------------------------------------ the node peer
+# bench/peers/node, installed from its lockfile when missing (better-sqlite3 is built from
+# source against the system's node headers when no prebuilt binary can be fetched).
+peer_install() {
+    [[ -f $PEER_DIR/node_modules/better-sqlite3/build/Release/better_sqlite3.node && -d $PEER_DIR/node_modules/fastify ]] && return 0
+    log "installing the node peer: npm ci in bench/peers/node (a few minutes: better-sqlite3 is compiled)"
+    local -a nodedir=()
+    [[ -f /usr/include/node/node.h ]] && nodedir=(npm_config_nodedir=/usr)
+    (cd "$PEER_DIR" && env "${nodedir[@]}" npm ci --no-audit --no-fund) >"$BENCH_OUT/peer-install.log" 2>&1 ||
+        { tail -20 "$BENCH_OUT/peer-install.log"; die "npm ci in bench/peers/node failed (see $BENCH_OUT/peer-install.log)"; }
+}
+
+# peer_init DB -> KEY: the peer's schema and one key in its key table.
+peer_init() {
+    KEY=$("$PYTHON" -c '
+import secrets, zlib
+B = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+r = "".join(secrets.choice(B) for _ in range(32))
+n = zlib.crc32(r.encode()); d = ""
+while n:
+    n, m = divmod(n, 62); d = B[m] + d
+print("cc_" + r + d.rjust(6, "0"))')
+    KEY_ID=key_0
+    PEER_DOMAIN=$DOMAIN node "$PEER_DIR/server.js" init "$1" "$KEY" >>"$BENCH_OUT/server.log" 2>&1 || die "the node peer's init failed"
+}
+
+# ------------------------------------------------------------------ PostgreSQL
+as_postgres() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# pg_start -> PG_ROOT, PG_DATA, PG_PORT, PG_BASE_URL; records the server's settings.
+pg_start() {
+    PG_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/cc-bench-pg.XXXXXX")
+    chmod 755 "$PG_ROOT"
+    ((EUID == 0)) && chown postgres:postgres "$PG_ROOT"
+    PG_PORT=$(free_port)
+    as_postgres "$BENCH_PG_BIN/initdb" -D "$PG_ROOT/data" -U postgres --auth=trust -E UTF8 --locale=C \
+        >"$BENCH_OUT/postgres-initdb.log" 2>&1 || die "initdb failed (see $BENCH_OUT/postgres-initdb.log)"
+    PG_DATA=$PG_ROOT/data
+    as_postgres "$BENCH_PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_ROOT/server.log" -w -t 60 \
+        -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_ROOT $BENCH_PG_SETTINGS" start >/dev/null 2>&1 ||
+        { cp "$PG_ROOT/server.log" "$BENCH_OUT/postgres.log" 2>/dev/null; die "PostgreSQL did not start (see $BENCH_OUT/postgres.log)"; }
+    PG_BASE_URL=postgresql://postgres@127.0.0.1:$PG_PORT
+    local settings
+    settings=$(psql_at "$PG_BASE_URL/postgres" "select json_object_agg(name, current_setting(name)) from pg_settings where name in
+        ('server_version', 'shared_buffers', 'synchronous_commit', 'fsync', 'full_page_writes', 'wal_level', 'wal_sync_method',
+         'wal_buffers', 'max_wal_size', 'min_wal_size', 'checkpoint_timeout', 'commit_delay', 'wal_compression', 'max_connections')")
+    echo "{\"target\":\"postgres\",\"port\":$PG_PORT,\"options\":\"$BENCH_PG_SETTINGS\",\"settings\":$settings}" >>"$RESULTS"
+    log "PostgreSQL on 127.0.0.1:$PG_PORT ($PG_ROOT): $settings"
+}
+
+pg_stop() {
+    as_postgres "$BENCH_PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
+    cp "$PG_ROOT/server.log" "$BENCH_OUT/postgres.log" 2>/dev/null || true
+    PG_DATA=""
+}
+
+# pg_fresh_db NAME -> the URL of a new empty database
+pg_fresh_db() {
+    psql_at "$PG_BASE_URL/postgres" "CREATE DATABASE $1" >/dev/null || die "cannot create database $1"
+    echo "$PG_BASE_URL/$1"
+}
+
+# CPU ticks of the postmaster and its processes (backends, WAL writer, checkpointer).
+pg_ticks() {
+    local pm
+    pm=$(head -1 "$PG_DATA/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+    # shellcheck disable=SC2046
+    cpu_ticks "$pm" $(ps -o pid= --ppid "$pm")
+}
+
 # ------------------------------------------------------------------ the run
 {
     echo "{\"target\":\"machine\",\"nproc\":$(nproc),"
@@ -516,10 +847,14 @@ log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 log "results in $BENCH_OUT"
 
 KEY=$FORGED_KEY  # nginx does not look at it
+[[ $BENCH_PEER == 1 ]] && peer_install
 [[ $BENCH_NGINX == 1 ]] && start_nginx
+# The log level and the thread count are part of the run's description.
+echo "{\"target\":\"settings\",\"log_level\":\"$BENCH_LOG_LEVEL\",\"peer\":$BENCH_PEER,\"pg\":$BENCH_PG,\"soak_s\":$BENCH_SOAK_SECONDS,\"baseline\":\"$BENCH_BASELINE_BINARY\",\"wal_bound_mib\":$BENCH_WAL_BOUND_MIB}" >>"$RESULTS"
 
 # Interleaved: at each connection count, the SQLite probe, nginx, then every cc-inbound
-# scenario, then nginx again; so the ceilings see the same machine weather as the service.
+# scenario and the node peer's, then nginx again; so the ceilings see the same machine
+# weather as the service.
 for conns in $BENCH_CONNECTIONS; do
     log "--- $conns connections"
     [[ $BENCH_PROBE == 1 ]] && probe "c$conns"
@@ -527,6 +862,11 @@ for conns in $BENCH_CONNECTIONS; do
     for scenario in $BENCH_SCENARIOS; do
         cc_point "$scenario" "$conns" matrix
     done
+    if [[ $BENCH_PEER == 1 ]]; then
+        for scenario in $BENCH_PEER_SCENARIOS; do
+            POINT_BACKEND=node POINT_TARGET=node-peer cc_point "$scenario" "$conns" matrix
+        done
+    fi
     [[ $BENCH_NGINX == 1 ]] && nginx_point "$conns" after
 done
 
@@ -537,38 +877,96 @@ if [[ $BENCH_SCALE == 1 ]]; then
     cc_point unknown_key 50 "keys-$BENCH_KEYS" reuse
     cc_point single 1000 "keys-$BENCH_KEYS" keys
 
-    log "--- stored events: empty database against $BENCH_PRELOAD_EVENTS events stored"
-    PRELOAD_DB=$WORK/preloaded.db
-    rm -f "$PRELOAD_DB"*
-    CURRENT_DB=$PRELOAD_DB
-    cache=""
-    if [[ -n ${BENCH_PRELOAD_CACHE:-} ]]; then
-        cache=$BENCH_PRELOAD_CACHE/preload-$BENCH_PRELOAD_EVENTS-$(cat "$ROOT"/migrations/*.sql | sha1sum | cut -c1-12).db
+    if ((BENCH_MANY_KEYS > 0)); then
+        log "--- keys: $BENCH_MANY_KEYS keys over $BENCH_MANY_DOMAINS domains"
+        cc_point single 50 "manykeys-$BENCH_MANY_KEYS" manykeys
+        cc_point unknown_key 50 "manykeys-$BENCH_MANY_KEYS" reuse
+        # The 10,000-key figures again, so the comparison is not across a long stretch.
+        cc_point single 50 "keys-$BENCH_KEYS-again" keys
+        cc_point unknown_key 50 "keys-$BENCH_KEYS-again" reuse
     fi
-    t0=$(date +%s.%N)
-    if [[ -n $cache && -f $cache ]]; then
-        cp "$cache" "$PRELOAD_DB"
-        cached=true
-        start_server "$PRELOAD_DB"; create_key; stop_server
-    else
-        cached=false
-        start_server "$PRELOAD_DB"; create_key; stop_server
-        preload_events "$PRELOAD_DB" "$BENCH_PRELOAD_EVENTS" "$KEY_ID"
-        if [[ -n $cache ]]; then mkdir -p "$(dirname "$cache")" && cp "$PRELOAD_DB" "$cache"; fi
+
+    if ((BENCH_PRELOAD_EVENTS > 0)); then
+        log "--- stored events: empty database against $BENCH_PRELOAD_EVENTS events stored"
+        PRELOAD_DB=$WORK/preloaded.db
+        rm -f "$PRELOAD_DB"*
+        CURRENT_DB=$PRELOAD_DB
+        cache=""
+        if [[ -n ${BENCH_PRELOAD_CACHE:-} ]]; then
+            cache=$BENCH_PRELOAD_CACHE/preload-$BENCH_PRELOAD_EVENTS-$(cat "$ROOT"/migrations/*.sql | sha1sum | cut -c1-12).db
+        fi
+        t0=$(date +%s.%N)
+        if [[ -n $cache && -f $cache ]]; then
+            cp "$cache" "$PRELOAD_DB"
+            cached=true
+            start_server "$PRELOAD_DB"; create_key; stop_server
+        else
+            cached=false
+            start_server "$PRELOAD_DB"; create_key; stop_server
+            preload_events "$PRELOAD_DB" "$BENCH_PRELOAD_EVENTS" "$KEY_ID"
+            if [[ -n $cache ]]; then mkdir -p "$(dirname "$cache")" && cp "$PRELOAD_DB" "$cache"; fi
+        fi
+        t1=$(date +%s.%N)
+        PRELOAD_KEY=$KEY
+        preload_s=$("$PYTHON" -c "print(round($t1 - $t0, 1))")
+        db_mib=$(( $(stat -c %s "$PRELOAD_DB") / 1048576 ))
+        log "preloaded $BENCH_PRELOAD_EVENTS events in ${preload_s} s (database $db_mib MiB, cached: $cached)"
+        echo "{\"target\":\"preload\",\"events\":$BENCH_PRELOAD_EVENTS,\"seconds\":$preload_s,\"db_mib\":$db_mib,\"cached\":$cached}" >>"$RESULTS"
+        for round in 1 2; do
+            cc_point single 50 "empty-db-$round" fresh
+            CURRENT_DB=$PRELOAD_DB; KEY=$PRELOAD_KEY
+            cc_point single 50 "stored-$BENCH_PRELOAD_EVENTS-$round" reuse
+        done
+        rm -f "$PRELOAD_DB"*
     fi
-    t1=$(date +%s.%N)
-    PRELOAD_KEY=$KEY
-    preload_s=$("$PYTHON" -c "print(round($t1 - $t0, 1))")
-    db_mib=$(( $(stat -c %s "$PRELOAD_DB") / 1048576 ))
-    log "preloaded $BENCH_PRELOAD_EVENTS events in ${preload_s} s (database $db_mib MiB, cached: $cached)"
-    echo "{\"target\":\"preload\",\"events\":$BENCH_PRELOAD_EVENTS,\"seconds\":$preload_s,\"db_mib\":$db_mib,\"cached\":$cached}" >>"$RESULTS"
-    for round in 1 2; do
-        cc_point single 50 "empty-db-$round" fresh
-        CURRENT_DB=$PRELOAD_DB; KEY=$PRELOAD_KEY
-        cc_point single 50 "stored-$BENCH_PRELOAD_EVENTS-$round" reuse
-    done
     [[ $BENCH_NGINX == 1 ]] && nginx_point 50 after-scale
-    rm -f "$PRELOAD_DB"*
+fi
+
+if ((BENCH_SOAK_SECONDS > 0)); then
+    log "--- soak: single events for $BENCH_SOAK_SECONDS s at 50 connections, WAL sampled"
+    SAMPLE_WAL=1 POINT_DURATION=$BENCH_SOAK_SECONDS cc_point single 50 soak
+fi
+
+if [[ $BENCH_PG == 1 ]]; then
+    log "--- PostgreSQL: one node and two nodes on one database, $BENCH_PG_CONNECTIONS connections"
+    pg_start
+    pc=$BENCH_PG_CONNECTIONS
+    [[ $BENCH_NGINX == 1 ]] && nginx_point "$pc" before-pg
+    # The SQLite node's single-event rate in the same stretch: the ratio's denominator.
+    cc_point single "$pc" pg-ref-sqlite-1
+    for scenario in $BENCH_PG_SCENARIOS; do
+        POINT_BACKEND=postgres POINT_TARGET=cc-inbound-pg cc_point "$scenario" "$pc" pg-1node
+        POINT_BACKEND=postgres POINT_TARGET=cc-inbound-pg POINT_NODES=2 cc_point "$scenario" "$pc" pg-2nodes
+    done
+    if ((BENCH_PROPAGATION_ROUNDS > 0)); then
+        # Long enough for every round to run under load (a round takes ~0.2-0.5 s).
+        prop_s=$(((BENCH_PROPAGATION_ROUNDS + 1) / 2 + 5))
+        ((prop_s < BENCH_DURATION)) && prop_s=$BENCH_DURATION
+        log "revocation propagation: $BENCH_PROPAGATION_ROUNDS revocations on node A, node B polled, under single-event load on both (${prop_s} s)"
+        POINT_BACKEND=postgres POINT_TARGET=cc-inbound-pg POINT_NODES=2 POINT_PROPAGATION=1 POINT_DURATION=$prop_s \
+            cc_point single "$pc" pg-2nodes-propagation
+    fi
+    cc_point single "$pc" pg-ref-sqlite-2
+    [[ $BENCH_NGINX == 1 ]] && nginx_point "$pc" after-pg
+    pg_stop
+fi
+
+if [[ -n $BENCH_BASELINE_BINARY ]]; then
+    ac=$BENCH_AB_CONNECTIONS
+    log "--- A/B: $BENCH_BASELINE_BINARY (before) against $CC_BINARY (after), $BENCH_AB_ROUNDS rounds, $ac connections"
+    [[ $BENCH_NGINX == 1 ]] && nginx_point "$ac" before-ab
+    for round in $(seq 1 "$BENCH_AB_ROUNDS"); do
+        # The order alternates (before, after; after, before; ...) so neither side always
+        # runs first into whatever the machine is doing.
+        if ((round % 2 == 1)); then order="before after"; else order="after before"; fi
+        for side in $order; do
+            if [[ $side == before ]]; then RUN_BINARY=$BENCH_BASELINE_BINARY; else RUN_BINARY=$CC_BINARY; fi
+            cc_point unknown_key "$ac" "ab-$side-$round"
+            cc_point single "$ac" "ab-$side-$round"
+        done
+    done
+    RUN_BINARY=$CC_BINARY
+    [[ $BENCH_NGINX == 1 ]] && nginx_point "$ac" after-ab
 fi
 
 if [[ -n $NGINX_PID ]]; then
@@ -592,149 +990,7 @@ fi
 echo "{\"target\":\"end\",\"seconds\":$(($(date +%s) - STARTED_AT)),\"loadavg_end\":\"$(cat /proc/loadavg)\",\"honesty_failures\":$HONESTY_FAILURES}" >>"$RESULTS"
 
 # ------------------------------------------------------------------ summary
-"$PYTHON" - "$RESULTS" "$BENCH_OUT" >"$BENCH_OUT/summary.md" <<'PY'
-import json, os, statistics, sys
-
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-out_dir = sys.argv[2]
-machine = next(r for r in rows if r["target"] == "machine")
-end = next(r for r in rows if r["target"] == "end")
-probe = {}
-for r in rows:
-    if r["target"] == "sqlite-probe":
-        probe.setdefault(r["rows_per_tx"], []).append(r["rows_per_s"])
-ceiling_sql = {k: statistics.mean(v) for k, v in probe.items()}
-nginx = {}
-for r in rows:
-    if r["target"] == "nginx" and r.get("variant") in ("before", "after"):
-        nginx.setdefault(r["connections"], []).append(r["req_per_s"])
-ceiling_http = {k: statistics.mean(v) for k, v in nginx.items()}
-cc = [r for r in rows if r["target"] == "cc-inbound"]
-
-def ratio(a, b):
-    return "%.2f" % (a / b) if a is not None and b else "-"
-
-print("# cc-inbound benchmark summary\n")
-print("Machine: %d cores, %s, %.1f GiB RAM, kernel %s; wrk %s, nginx %s, SQLite %s." % (
-    machine["nproc"], machine["cpu"], machine["mem_total_kib"] / 1048576, machine["kernel"], machine["wrk"],
-    machine["nginx"], machine["sqlite"]))
-print("Run: %s s per point, wrk threads %s, server threads %s, synchronous=%s, CC_LOG_LEVEL=warn; "
-      "load average at start %s, at end %s; %d s in all.\n" % (
-    machine["duration_s"], machine["wrk_threads"], machine["server_threads"], machine["synchronous"],
-    machine["loadavg_start"].split()[0], end["loadavg_end"].split()[0], end["seconds"]))
-
-if ceiling_sql:
-    print("## SQLite durable insert ceiling (bench/sqlite_probe.c)\n")
-    print("| rows per transaction | rows/s (mean of runs) | min | max | transaction p50 / p99 ms (median of runs) | runs (in run order) |")
-    print("|---:|---:|---:|---:|---:|---|")
-    for k in sorted(probe):
-        runs = [r for r in rows if r["target"] == "sqlite-probe" and r["rows_per_tx"] == k]
-        p50 = statistics.median(r.get("tx_ms_p50", 0) for r in runs)
-        p99 = statistics.median(r.get("tx_ms_p99", 0) for r in runs)
-        print("| %d | %.0f | %.0f | %.0f | %.2f / %.2f | %s |" % (k, ceiling_sql[k], min(probe[k]), max(probe[k]), p50, p99,
-              ", ".join("%.0f" % v for v in probe[k])))
-    print()
-if nginx:
-    print("## nginx constant-202 ceiling (same request, same wrk script)\n")
-    print("| connections | req/s (mean) | runs |")
-    print("|---:|---:|---|")
-    for k in sorted(nginx):
-        print("| %d | %.0f | %s |" % (k, ceiling_http[k], ", ".join("%.0f" % v for v in nginx[k])))
-    print()
-    print("nginx's CPU / wrk's / others', in % of one core: " + ", ".join("c=%d %.0f/%.0f/%.0f%%" % (
-        r["connections"], r["cpu_pct"], r.get("client_cpu_pct") or 0, r.get("others_cpu_pct", 0)) for r in rows if r["target"] == "nginx"))
-    print()
-
-print("## cc-inbound\n")
-print("events/s counts events newly stored (acknowledged by 2xx). ÷nginx: req/s over nginx's req/s at the same "
-      "connection count. ÷SQL@n: events/s over the probe's rows/s at n rows per transaction.\n")
-print("| scenario | variant | conns | req/s | events/s | p50 ms | p90 ms | p99 ms | server CPU | CPU µs/req | wrk CPU | others' CPU | peak RSS MiB | ÷nginx | ÷SQL@1 | ÷SQL@100 | ÷SQL@1000 | honest |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-for r in cc:
-    ev = r["events_per_s"]
-    ng = ceiling_http.get(r["connections"])
-    wrk_cpu = r.get("client_cpu_pct")
-    print("| %s | %s | %d | %.0f | %.0f | %.2f | %.2f | %.2f | %.0f%% | %.0f | %s | %.0f%% | %.1f | %s | %s | %s | %s | %s |" % (
-        r["scenario"], r["variant"], r["connections"], r["req_per_s"], ev, r["p50_ms"], r["p90_ms"], r["p99_ms"],
-        r["cpu_pct"], r["cpu_pct"] / 100 * 1e6 / r["req_per_s"] if r["req_per_s"] else 0,
-        "-" if wrk_cpu is None else "%.0f%%" % wrk_cpu, r.get("others_cpu_pct", 0), r["peak_rss_mib"], ratio(r["req_per_s"], ng),
-        ratio(ev, ceiling_sql.get(1)) if ev else "-", ratio(ev, ceiling_sql.get(100)) if ev else "-",
-        ratio(ev, ceiling_sql.get(1000)) if ev else "-", "yes" if r["honest"] else "**NO**"))
-print()
-print("Server CPU, wrk CPU and others' CPU (every other process of the machine during the point) are in % of one core "
-      "(200% = both cores); CPU µs/req = server CPU time per answer.\n")
-print("### The group-commit writer (from the server's /metrics)\n")
-print("| scenario | variant | conns | commits/s | events/commit | ms/commit (fsync included) | writer busy | WAL file at end MiB |")
-print("|---|---|---:|---:|---:|---:|---:|---:|")
-for r in cc:
-    if r.get("commits"):
-        print("| %s | %s | %d | %.0f | %.1f | %.2f | %.0f%% | %.0f |" % (r["scenario"], r["variant"], r["connections"],
-              r["commits_per_s"], r["events_per_commit"], r["commit_ms_mean"], r["writer_busy_pct"], r.get("wal_mib_at_end", 0)))
-print()
-print("Honesty notes:\n")
-for r in cc:
-    print("- %s c=%d %s: %s" % (r["scenario"], r["connections"], r["variant"], r["honesty_note"]))
-print()
-other = [r for r in rows if r["target"] == "nginx" and r.get("variant") not in ("before", "after")]
-for r in other:
-    print("nginx (%s) c=%d: %.0f req/s, p99 %.2f ms" % (r["variant"], r["connections"], r["req_per_s"], r["p99_ms"]))
-pre = [r for r in rows if r["target"] == "preload"]
-for r in pre:
-    print("Preload: %d events stored with SQL in %.1f s (database %d MiB)." % (r["events"], r["seconds"], r["db_mib"]))
-print()
-
-# Targets (issue: 2 cores, generator sharing them, 50 connections).
-def find(scenario, conns, variant="matrix"):
-    return [r for r in cc if r["scenario"] == scenario and r["connections"] == conns and r["variant"].startswith(variant)]
-
-targets = []
-s50 = find("single", 50)
-if s50 and 50 in ceiling_http:
-    r = s50[0]
-    targets.append(("single-event intake ≥ 0.25 × nginx (50 conns)", "%.0f / %.0f = %.2f" % (r["req_per_s"], ceiling_http[50], r["req_per_s"] / ceiling_http[50]), r["req_per_s"] / ceiling_http[50] >= 0.25))
-if s50:
-    r = s50[0]
-    targets.append(("single-event p99 ≤ 10 ms (50 conns)", "%.2f ms" % r["p99_ms"], r["p99_ms"] <= 10))
-b50 = find("batch100", 50)
-if b50 and 100 in ceiling_sql:
-    r = b50[0]
-    targets.append(("batch of 100 ≥ 0.8 × SQLite@100 rows/tx (50 conns)", "%.0f / %.0f = %.2f" % (r["events_per_s"], ceiling_sql[100], r["events_per_s"] / ceiling_sql[100]), r["events_per_s"] / ceiling_sql[100] >= 0.8))
-u50 = find("unknown_key", 50)
-if u50 and 50 in ceiling_http:
-    r = u50[0]
-    targets.append(("401 path ≥ 0.6 × nginx (50 conns)", "%.0f / %.0f = %.2f" % (r["req_per_s"], ceiling_http[50], r["req_per_s"] / ceiling_http[50]), r["req_per_s"] / ceiling_http[50] >= 0.6))
-k1000 = [r for r in cc if r["variant"].startswith("keys-") and r["connections"] == 1000]
-if k1000:
-    r = k1000[0]
-    targets.append(("peak RSS ≤ 64 MiB, %d keys, 1,000 connections" % r["keys_loaded"], "%.1f MiB" % r["peak_rss_mib"], r["peak_rss_mib"] <= 64))
-empty = [r["events_per_s"] for r in cc if r["variant"].startswith("empty-db")]
-stored = [r["events_per_s"] for r in cc if r["variant"].startswith("stored-")]
-if empty and stored:
-    e, s = statistics.mean(empty), statistics.mean(stored)
-    targets.append(("intake with %s events stored within 20%% of empty (50 conns)" % pre[0]["events"] if pre else "stored events",
-                    "%.0f vs %.0f ev/s = %.2f" % (s, e, s / e), s / e >= 0.8))
-if targets:
-    print("## Targets\n")
-    print("| target | measured | met |")
-    print("|---|---|---|")
-    for name, measured, ok in targets:
-        print("| %s | %s | %s |" % (name, measured, "yes" if ok else "**no**"))
-    print()
-
-micro = os.path.join(out_dir, "micro.json")
-if os.path.exists(micro):
-    data = json.load(open(micro))
-    print("## Micro-benchmarks (cc_micro_bench)\n")
-    print("| benchmark | time/op | CPU/op | note |")
-    print("|---|---:|---:|---|")
-    for b in data.get("benchmarks", []):
-        note = ""
-        if "items_per_second" in b:
-            note = "%.0f items/s" % b["items_per_second"]
-        print("| %s | %.0f %s | %.0f %s | %s |" % (b["name"], b["real_time"], b["time_unit"], b["cpu_time"], b["time_unit"], note))
-    print()
-print("Honesty: %s" % ("every check passed" if end["honesty_failures"] == 0 else "%d check(s) FAILED" % end["honesty_failures"]))
-PY
+"$PYTHON" "$BENCH_DIR/summary.py" "$RESULTS" "$BENCH_OUT" >"$BENCH_OUT/summary.md" || die "summary.py failed"
 
 cat "$BENCH_OUT/summary.md"
 log "done in $(($(date +%s) - STARTED_AT)) s; results in $BENCH_OUT"
