@@ -2,7 +2,6 @@
 // the rejection log. Kept apart from sqlite_storage.cpp so each file stays one concern.
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <set>
 
 #include "cc/storage/listing_page.hpp"
