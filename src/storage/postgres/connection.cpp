@@ -104,6 +104,22 @@ std::int64_t result::affected() const {
     return (n && *n) ? std::stoll(n) : 0;
 }
 
+std::string result_row::blob(int column) const {
+    const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return 0;
+    };
+    const auto hex = text(column);
+    std::string out;
+    out.reserve(hex.size() / 2);
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+        out.push_back(static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
+    }
+    return out;
+}
+
 // ---------------------------------------------------------------------------- connection
 
 std::string describe_target(const std::string& conninfo) {

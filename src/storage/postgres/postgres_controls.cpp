@@ -7,7 +7,9 @@
 #include <map>
 #include <set>
 
+#include "cc/storage/listing_page.hpp"
 #include "cc/storage/postgres/postgres_storage.hpp"
+#include "cc/storage/record_readers.hpp"
 
 namespace cc::storage::postgres {
 namespace {
@@ -16,24 +18,6 @@ namespace {
 /// domain; the second is the domain's hashtext. (The migration lock uses the one-key form,
 /// a separate key space.)
 constexpr std::int64_t rejection_lock_class = 7406;
-
-constexpr std::string_view rejection_columns =
-    "SELECT id, at, domain, key_id, key_prefix, status, code, details, request_id, client_ip FROM rejections";
-
-rejection_record read_rejection(const result& r, int i) {
-    rejection_record row;
-    row.id = r.int64(i, 0);
-    row.at = r.int64(i, 1);
-    row.domain = r.text(i, 2);
-    row.key_id = r.text(i, 3);
-    row.key_prefix = r.text(i, 4);
-    row.status = static_cast<int>(r.int64(i, 5));
-    row.code = r.text(i, 6);
-    row.details = r.optional_text(i, 7);
-    row.request_id = r.text(i, 8);
-    row.client_ip = r.optional_text(i, 9).value_or("");
-    return row;
-}
 
 /// @brief The caller's admin transaction must be open on `db` (it holds the admin slot's
 /// lock), so a statement run here commits or rolls back with the rest of the change.
@@ -50,13 +34,7 @@ void postgres_storage::set_allowed_ips(admin_transaction&, std::string_view key_
                                        const std::vector<std::string>& ips) {
     auto& db = *admin_.db;
     require_transaction(db, "set_allowed_ips");
-    std::string joined;
-    for (const auto& ip : ips) {
-        if (!joined.empty()) joined += ',';
-        joined += ip;
-    }
-    db.run("UPDATE api_keys SET allowed_ips = $1 WHERE id = $2",
-           {ips.empty() ? param() : param(joined), p(key_id)});
+    db.run("UPDATE api_keys SET allowed_ips = $1 WHERE id = $2", {join_allowed_ips(ips), p(key_id)});
     // Other nodes enforce the new list once they reload, within a second of the commit.
     signal_registry_change(db);
 }
@@ -130,9 +108,7 @@ std::vector<usage_delta> postgres_storage::load_usage(std::string_view key_id, s
         {p(key_id), p(from_hour), p(to_hour)});
     std::vector<usage_delta> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) {
-        out.push_back({std::string(key_id), r.int64(i, 0), r.int64(i, 1), r.int64(i, 2), r.int64(i, 3), r.int64(i, 4)});
-    }
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_usage(result_row(r, i), key_id));
     return out;
 }
 
@@ -184,12 +160,12 @@ void postgres_storage::insert_rejections(std::span<const rejection_record> rows,
 
 page<rejection_record> postgres_storage::list_rejections(const listing_query& query,
                                                          const std::optional<std::string>& request_id) {
-    const int limit = std::max(query.limit, 1);
+    const int limit = page_size(query.limit);
     // The cursor is always bound (no cursor: past every id), so it stays an index condition.
     const auto before = p(query.before.value_or(std::numeric_limits<std::int64_t>::max()));
     const auto fetch = p(std::int64_t{limit} + 1);
     // One statement per filter shape, each served by its own index whatever plan is cached.
-    std::string sql(rejection_columns);
+    std::string sql = std::string("SELECT ") + std::string(rejection_columns) + " FROM rejections";
     std::vector<param> params;
     if (request_id) {
         sql += " WHERE request_id = $1 AND ($2::text IS NULL OR domain = $2) AND id < $3 ORDER BY id DESC LIMIT $4";
@@ -203,15 +179,9 @@ page<rejection_record> postgres_storage::list_rejections(const listing_query& qu
     }
     std::lock_guard lock(reader_.mutex);
     const auto r = reader_.db->run(sql, params);
-    page<rejection_record> out;
-    for (int i = 0; i < r.rows(); ++i) {
-        if (out.items.size() == static_cast<std::size_t>(limit)) {
-            out.next = out.items.back().id;
-            break;
-        }
-        out.items.push_back(read_rejection(r, i));
-    }
-    return out;
+    int i = -1;
+    return collect_page(limit, &rejection_record::id, [&] { return ++i < r.rows(); },
+                        [&] { return read_rejection(result_row(r, i)); });
 }
 
 void postgres_storage::purge_controls(std::int64_t before_hour, util::millis rejections_before) {

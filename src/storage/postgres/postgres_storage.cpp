@@ -5,6 +5,8 @@
 #include <numeric>
 #include <set>
 
+#include "cc/storage/listing_page.hpp"
+#include "cc/storage/record_readers.hpp"
 #include "cc/util/clock.hpp"
 #include "cc/util/crypto.hpp"
 
@@ -19,65 +21,21 @@ constexpr std::string_view key_columns =
 constexpr std::string_view migration_lock_sql = "SELECT pg_advisory_lock(7406031913)";
 constexpr std::string_view migration_unlock_sql = "SELECT pg_advisory_unlock(7406031913)";
 
-std::string from_hex(const std::string& hex) {
-    const auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return 0;
-    };
-    std::string out;
-    out.reserve(hex.size() / 2);
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-        out.push_back(static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-    }
-    return out;
-}
-
-/// @brief A stored comma-separated list of CIDR blocks (as in the SQLite store).
-std::vector<std::string> split_list(const std::optional<std::string>& text) {
-    std::vector<std::string> out;
-    if (!text) return out;
-    std::size_t start = 0;
-    while (start < text->size()) {
-        const auto comma = text->find(',', start);
-        const auto end = comma == std::string::npos ? text->size() : comma;
-        if (end > start) out.push_back(text->substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
 std::string to_hex(const std::string& raw) {
     return util::to_hex(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size());
 }
 
-key_record read_key(const result& r, int row) {
-    key_record key;
-    key.id = r.text(row, 0);
-    key.domain = r.text(row, 1);
-    key.name = r.text(row, 2);
-    key.prefix = r.text(row, 3);
-    key.hash = from_hex(r.text(row, 4));
-    key.status = r.text(row, 5);
-    key.created_at = r.int64(row, 6);
-    key.last_used_at = r.optional_int64(row, 7);
-    key.last_used_ip = r.optional_text(row, 8);
-    key.revoked_at = r.optional_int64(row, 9);
-    key.expires_at = r.optional_int64(row, 10);
-    key.rolled_to = r.optional_text(row, 11);
-    key.allowed_ips = split_list(r.optional_text(row, 12));
-    key.exposed_at = r.optional_int64(row, 13);
-    key.exposed_origin = r.optional_text(row, 14);
-    return key;
-}
-
-std::vector<domain_record> read_domains(const result& r) {
-    std::vector<domain_record> out;
+/// @brief Every row of `r`, read with `read` (one of the shared record readers).
+template <typename Read>
+auto read_all(const result& r, Read read) {
+    std::vector<decltype(read(result_row(r, 0)))> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) out.push_back({r.text(i, 0), r.text(i, 1), r.int64(i, 2)});
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read(result_row(r, i)));
     return out;
 }
+
+std::vector<domain_record> read_domains(const result& r) { return read_all(r, read_domain<result_row>); }
+std::vector<key_record> read_keys(const result& r) { return read_all(r, read_key<result_row>); }
 
 class postgres_admin_transaction final : public admin_transaction {
 public:
@@ -93,7 +51,7 @@ public:
                                       : "SELECT domain, plan, created_at FROM domains WHERE domain = $1",
                                {p(domain)});
         if (r.rows() == 0) return std::nullopt;
-        return domain_record{r.text(0, 0), r.text(0, 1), r.int64(0, 2)};
+        return read_domain(result_row(r, 0));
     }
 
     std::vector<domain_record> list_domains() override {
@@ -135,7 +93,7 @@ public:
                                       : std::string("SELECT ") + std::string(key_columns) + " FROM api_keys WHERE id = $1",
                                {p(id)});
         if (r.rows() == 0) return std::nullopt;
-        return read_key(r, 0);
+        return read_key(result_row(r, 0));
     }
 
     std::vector<key_record> list_keys(std::string_view domain) override {
@@ -147,20 +105,14 @@ public:
                 all_keys_.emplace();
                 const auto r = db_.run(std::string("SELECT ") + std::string(key_columns) +
                                        " FROM api_keys ORDER BY domain, created_at DESC, seq DESC");
-                for (int i = 0; i < r.rows(); ++i) {
-                    auto key = read_key(r, i);
-                    (*all_keys_)[key.domain].push_back(std::move(key));
-                }
+                for (auto& key : read_keys(r)) (*all_keys_)[key.domain].push_back(std::move(key));
             }
             const auto it = all_keys_->find(std::string(domain));
             return it == all_keys_->end() ? std::vector<key_record>{} : it->second;
         }
-        const auto r = db_.run(std::string("SELECT ") + std::string(key_columns) +
-                                   " FROM api_keys WHERE domain = $1 ORDER BY created_at DESC, seq DESC",
-                               {p(domain)});
-        std::vector<key_record> out;
-        for (int i = 0; i < r.rows(); ++i) out.push_back(read_key(r, i));
-        return out;
+        return read_keys(db_.run(std::string("SELECT ") + std::string(key_columns) +
+                                     " FROM api_keys WHERE domain = $1 ORDER BY created_at DESC, seq DESC",
+                                 {p(domain)}));
     }
 
     void insert_key(const key_record& k) override {
@@ -217,65 +169,16 @@ private:
     std::optional<std::map<std::string, std::vector<key_record>>> all_keys_;
 };
 
-constexpr std::string_view event_columns =
-    "e.seq, e.domain, e.event_id, e.key_id, coalesce(k.name, d.name), e.name, e.email, e.email_sha256, e.phone, "
-    "e.phone_sha256, e.external_id, e.click_id, e.value, e.currency, e.occurred_at, "
-    "e.received_at, e.properties, e.raw, coalesce(k.prefix, d.prefix)";
-
-event_record read_event(const result& r, int i) {
-    event_record e;
-    e.seq = r.int64(i, 0);
-    e.domain = r.text(i, 1);
-    e.event.event_id = r.text(i, 2);
-    e.key_id = r.text(i, 3);
-    e.key_name = r.optional_text(i, 4);
-    e.event.name = r.text(i, 5);
-    e.event.email = r.optional_text(i, 6);
-    e.event.email_sha256 = r.optional_text(i, 7);
-    e.event.phone = r.optional_text(i, 8);
-    e.event.phone_sha256 = r.optional_text(i, 9);
-    e.event.external_id = r.optional_text(i, 10);
-    e.event.click_id = r.optional_text(i, 11);
-    e.event.value = r.optional_text(i, 12);
-    e.event.currency = r.optional_text(i, 13);
-    e.event.occurred_at = r.int64(i, 14);
-    e.received_at = r.int64(i, 15);
-    e.event.properties = r.optional_text(i, 16);
-    e.event.raw = r.text(i, 17);
-    e.key_prefix = r.optional_text(i, 18);
-    return e;
-}
-
-audit_record read_audit(const result& r, int i) {
-    audit_record a;
-    a.id = r.int64(i, 0);
-    a.at = r.int64(i, 1);
-    a.actor = r.text(i, 2);
-    a.client_ip = r.optional_text(i, 3);
-    a.action = r.text(i, 4);
-    a.domain = r.optional_text(i, 5);
-    a.key_id = r.optional_text(i, 6);
-    a.details = r.optional_text(i, 7);
-    return a;
-}
-
 /// @brief A newest-first listing; fetches one row more than asked to know if a next page exists.
 template <typename Record, typename Reader>
-page<Record> run_listing(connection& db, std::string_view sql, listing_query q, Reader read,
+page<Record> run_listing(connection& db, std::string_view sql, const listing_query& q, Reader read,
                          std::int64_t Record::*cursor, std::vector<param> extra = {}) {
-    q.limit = std::max(q.limit, 1);
-    std::vector<param> params{p(q.domain), p(q.before), p(std::int64_t{q.limit} + 1)};
+    const int size = page_size(q.limit);
+    std::vector<param> params{p(q.domain), p(q.before), p(std::int64_t{size} + 1)};
     params.insert(params.end(), extra.begin(), extra.end());
     const auto r = db.run(sql, params);
-    page<Record> out;
-    for (int i = 0; i < r.rows(); ++i) {
-        if (out.items.size() == static_cast<std::size_t>(q.limit)) {
-            out.next = out.items.back().*cursor;
-            break;
-        }
-        out.items.push_back(read(r, i));
-    }
-    return out;
+    int i = -1;
+    return collect_page(size, cursor, [&] { return ++i < r.rows(); }, [&] { return read(result_row(r, i)); });
 }
 
 }  // namespace
@@ -307,33 +210,18 @@ migration_report apply_postgres_migrations(connection& db, const std::vector<mig
         const auto r = db.run("SELECT version, checksum FROM schema_migrations ORDER BY version");
         for (int i = 0; i < r.rows(); ++i) applied.emplace(static_cast<int>(r.int64(i, 0)), r.text(i, 1));
     }
-    std::map<int, const migration*> by_version;
-    for (const auto& m : known) by_version.emplace(m.version, &m);
-    for (const auto& [version, checksum] : applied) {
-        const auto it = by_version.find(version);
-        if (it == by_version.end()) {
-            throw pg_error("the database has migration " + std::to_string(version) +
-                               ", which this binary does not know: it was written by a newer cc-inbound; "
-                               "run that version or restore a backup",
-                           "", false);
-        }
-        if (util::sha256_hex(it->second->sql) != checksum) {
-            throw pg_error("migration " + it->second->name + " differs from the one applied to this database", "",
-                           false);
-        }
-    }
-    migration_report report;
+    const auto plan = plan_migrations(applied, known);
+    if (plan.refusal) throw pg_error(*plan.refusal, "", false);
+    migration_report report{{}, plan.current};
     util::system_clock clock;
-    for (const auto& [version, m] : by_version) {
-        if (applied.contains(version)) continue;
+    for (const auto* m : plan.missing) {
         transaction tx(db);
         db.exec(m->sql);
         db.run("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
-               {p(std::int64_t{version}), p(m->name), p(util::sha256_hex(m->sql)), p(clock.now_ms())});
+               {p(std::int64_t{m->version}), p(m->name), p(migration_checksum(*m)), p(clock.now_ms())});
         tx.commit();
-        report.applied.push_back(version);
+        report.applied.push_back(m->version);
     }
-    report.current = by_version.empty() ? 0 : by_version.rbegin()->first;
     return report;
 }
 
@@ -360,11 +248,8 @@ std::vector<domain_record> postgres_storage::load_domains() {
 
 std::vector<key_record> postgres_storage::load_keys() {
     std::lock_guard lock(reader_.mutex);
-    const auto r =
-        reader_.db->run(std::string("SELECT ") + std::string(key_columns) + " FROM api_keys ORDER BY created_at, seq");
-    std::vector<key_record> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_key(r, i));
-    return out;
+    return read_keys(
+        reader_.db->run(std::string("SELECT ") + std::string(key_columns) + " FROM api_keys ORDER BY created_at, seq"));
 }
 
 std::int64_t postgres_storage::registry_version() {
@@ -454,7 +339,7 @@ page<event_record> postgres_storage::list_events(const listing_query& query) {
             " AND ($6::text IS NULL OR e.event_id = $6) AND ($7::bigint IS NULL OR e.received_at >= $7)"
             " AND ($8::bigint IS NULL OR e.received_at < $8)"
             " ORDER BY e.seq DESC LIMIT $3",
-        query, read_event, &event_record::seq,
+        query, read_event<result_row>, &event_record::seq,
         {p(query.key_id), p(query.event_name), p(query.event_id), p(query.since), p(query.until)});
 }
 
@@ -462,10 +347,10 @@ page<audit_record> postgres_storage::list_audit(const listing_query& query) {
     std::lock_guard lock(reader_.mutex);
     return run_listing<audit_record>(
         *reader_.db,
-        "SELECT id, at, actor, client_ip, action, domain, key_id, details FROM audit_log"
-        " WHERE ($1::text IS NULL OR domain = $1) AND ($2::bigint IS NULL OR id < $2)"
-        " ORDER BY id DESC LIMIT $3",
-        query, read_audit, &audit_record::id);
+        std::string("SELECT ") + std::string(audit_columns) +
+            " FROM audit_log WHERE ($1::text IS NULL OR domain = $1) AND ($2::bigint IS NULL OR id < $2)"
+            " ORDER BY id DESC LIMIT $3",
+        query, read_audit<result_row>, &audit_record::id);
 }
 
 std::int64_t postgres_storage::purge_events(util::millis before, int limit) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "cc/storage/listing_page.hpp"
+#include "cc/storage/record_readers.hpp"
 #include "cc/storage/storage_error.hpp"
 
 namespace cc::storage::sqlite {
@@ -13,38 +15,12 @@ constexpr std::string_view key_columns =
     "id, domain, name, prefix, key_hash, status, created_at, last_used_at, last_used_ip, "
     "revoked_at, expires_at, rolled_to, allowed_ips, exposed_at, exposed_origin";
 
-/// @brief A stored comma-separated list of CIDR blocks.
-std::vector<std::string> split_list(const std::optional<std::string>& text) {
-    std::vector<std::string> out;
-    if (!text) return out;
-    std::size_t start = 0;
-    while (start < text->size()) {
-        const auto comma = text->find(',', start);
-        const auto end = comma == std::string::npos ? text->size() : comma;
-        if (end > start) out.push_back(text->substr(start, end - start));
-        start = end + 1;
-    }
+/// @brief Every row `s` yields, read with `read` (one of the shared record readers).
+template <typename Read>
+auto read_all(statement& s, Read read) {
+    std::vector<decltype(read(statement_row(s)))> out;
+    while (s.step()) out.push_back(read(statement_row(s)));
     return out;
-}
-
-key_record read_key(statement& s) {
-    key_record key;
-    key.id = s.column_text(0);
-    key.domain = s.column_text(1);
-    key.name = s.column_text(2);
-    key.prefix = s.column_text(3);
-    key.hash = s.column_blob(4);
-    key.status = s.column_text(5);
-    key.created_at = s.column_int64(6);
-    key.last_used_at = s.column_optional_int64(7);
-    key.last_used_ip = s.column_optional_text(8);
-    key.revoked_at = s.column_optional_int64(9);
-    key.expires_at = s.column_optional_int64(10);
-    key.rolled_to = s.column_optional_text(11);
-    key.allowed_ips = split_list(s.column_optional_text(12));
-    key.exposed_at = s.column_optional_int64(13);
-    key.exposed_origin = s.column_optional_text(14);
-    return key;
 }
 
 /// @brief The admin transaction: holds the admin connection's lock for its lifetime.
@@ -56,34 +32,28 @@ public:
 
     std::vector<domain_record> list_domains() override {
         statement_scope s(db_.prepared("SELECT domain, plan, created_at FROM domains ORDER BY domain"));
-        std::vector<domain_record> out;
-        while (s->step()) out.push_back({s->column_text(0), s->column_text(1), s->column_int64(2)});
-        return out;
+        return read_all(*s, read_domain<statement_row>);
     }
 
     std::vector<key_record> list_keys(std::string_view domain) override {
         statement_scope s(db_.prepared(std::string("SELECT ") + std::string(key_columns) +
                                        " FROM api_keys WHERE domain = ? ORDER BY created_at DESC, rowid DESC"));
         s->bind(1, domain);
-        std::vector<key_record> out;
-        while (s->step()) out.push_back(read_key(*s));
-        return out;
+        return read_all(*s, read_key<statement_row>);
     }
 
     std::vector<domain_record> list_domains_after(std::string_view after, int limit) override {
         statement_scope s(db_.prepared(
             "SELECT domain, plan, created_at FROM domains WHERE domain > ? ORDER BY domain LIMIT ?"));
         s->bind(1, after).bind(2, std::int64_t{std::max(limit, 0)});
-        std::vector<domain_record> out;
-        while (s->step()) out.push_back({s->column_text(0), s->column_text(1), s->column_int64(2)});
-        return out;
+        return read_all(*s, read_domain<statement_row>);
     }
 
     std::optional<domain_record> find_domain(std::string_view domain) override {
         statement_scope s(db_.prepared("SELECT domain, plan, created_at FROM domains WHERE domain = ?"));
         s->bind(1, domain);
         if (!s->step()) return std::nullopt;
-        return domain_record{s->column_text(0), s->column_text(1), s->column_int64(2)};
+        return read_domain(statement_row(*s));
     }
 
     void upsert_domain(const domain_record& d) override {
@@ -123,7 +93,7 @@ public:
                                        " FROM api_keys WHERE id = ?"));
         s->bind(1, id);
         if (!s->step()) return std::nullopt;
-        return read_key(*s);
+        return read_key(statement_row(*s));
     }
 
     void insert_key(const key_record& k) override {
@@ -209,62 +179,12 @@ private:
     bool registry_changed_ = false;
 };
 
-constexpr std::string_view event_columns =
-    "e.seq, e.domain, e.event_id, e.key_id, coalesce(k.name, d.name), e.name, e.email, e.email_sha256, e.phone, "
-    "e.phone_sha256, e.external_id, e.click_id, e.value, e.currency, e.occurred_at, "
-    "e.received_at, e.properties, e.raw, coalesce(k.prefix, d.prefix)";
-
-event_record read_event(statement& s) {
-    event_record r;
-    r.seq = s.column_int64(0);
-    r.domain = s.column_text(1);
-    r.event.event_id = s.column_text(2);
-    r.key_id = s.column_text(3);
-    r.key_name = s.column_optional_text(4);
-    r.event.name = s.column_text(5);
-    r.event.email = s.column_optional_text(6);
-    r.event.email_sha256 = s.column_optional_text(7);
-    r.event.phone = s.column_optional_text(8);
-    r.event.phone_sha256 = s.column_optional_text(9);
-    r.event.external_id = s.column_optional_text(10);
-    r.event.click_id = s.column_optional_text(11);
-    r.event.value = s.column_optional_text(12);
-    r.event.currency = s.column_optional_text(13);
-    r.event.occurred_at = s.column_int64(14);
-    r.received_at = s.column_int64(15);
-    r.event.properties = s.column_optional_text(16);
-    r.event.raw = s.column_text(17);
-    r.key_prefix = s.column_optional_text(18);
-    return r;
-}
-
-audit_record read_audit(statement& s) {
-    audit_record r;
-    r.id = s.column_int64(0);
-    r.at = s.column_int64(1);
-    r.actor = s.column_text(2);
-    r.client_ip = s.column_optional_text(3);
-    r.action = s.column_text(4);
-    r.domain = s.column_optional_text(5);
-    r.key_id = s.column_optional_text(6);
-    r.details = s.column_optional_text(7);
-    return r;
-}
-
 /// @brief Runs a newest-first listing; fetches one row more than asked to know if a next page exists.
 template <typename Record, typename Reader>
-page<Record> run_listing(statement& s, listing_query q, Reader read, std::int64_t Record::*cursor) {
-    q.limit = std::max(q.limit, 1);
-    s.bind(1, q.domain).bind(2, q.domain).bind(3, q.before).bind(4, q.before).bind(5, std::int64_t{q.limit} + 1);
-    page<Record> result;
-    while (s.step()) {
-        if (result.items.size() == static_cast<std::size_t>(q.limit)) {
-            result.next = result.items.back().*cursor;
-            break;
-        }
-        result.items.push_back(read(s));
-    }
-    return result;
+page<Record> run_listing(statement& s, const listing_query& q, Reader read, std::int64_t Record::*cursor) {
+    const int size = page_size(q.limit);
+    s.bind(1, q.domain).bind(2, q.domain).bind(3, q.before).bind(4, q.before).bind(5, std::int64_t{size} + 1);
+    return collect_page(size, cursor, [&] { return s.step(); }, [&] { return read(statement_row(s)); });
 }
 
 }  // namespace
@@ -287,18 +207,14 @@ std::unique_ptr<admin_transaction> sqlite_storage::begin_admin(bool write) {
 std::vector<domain_record> sqlite_storage::load_domains() {
     std::lock_guard lock(reader_.mutex);
     statement_scope s(reader_.db->prepared("SELECT domain, plan, created_at FROM domains ORDER BY domain"));
-    std::vector<domain_record> out;
-    while (s->step()) out.push_back({s->column_text(0), s->column_text(1), s->column_int64(2)});
-    return out;
+    return read_all(*s, read_domain<statement_row>);
 }
 
 std::vector<key_record> sqlite_storage::load_keys() {
     std::lock_guard lock(reader_.mutex);
     statement_scope s(reader_.db->prepared(std::string("SELECT ") + std::string(key_columns) +
                                            " FROM api_keys ORDER BY created_at, id"));
-    std::vector<key_record> out;
-    while (s->step()) out.push_back(read_key(*s));
-    return out;
+    return read_all(*s, read_key<statement_row>);
 }
 
 std::int64_t sqlite_storage::registry_version() {
@@ -355,16 +271,15 @@ page<event_record> sqlite_storage::list_events(const listing_query& query) {
         " AND (?10 IS NULL OR e.received_at < ?10)"
         " ORDER BY e.seq DESC LIMIT ?5"));
     s->bind(6, query.key_id).bind(7, query.event_name).bind(8, query.event_id).bind(9, query.since).bind(10, query.until);
-    return run_listing<event_record>(*s, query, read_event, &event_record::seq);
+    return run_listing<event_record>(*s, query, read_event<statement_row>, &event_record::seq);
 }
 
 page<audit_record> sqlite_storage::list_audit(const listing_query& query) {
     std::lock_guard lock(reader_.mutex);
     statement_scope s(reader_.db->prepared(
-        "SELECT id, at, actor, client_ip, action, domain, key_id, details FROM audit_log"
-        " WHERE (? IS NULL OR domain = ?) AND (? IS NULL OR id < ?)"
-        " ORDER BY id DESC LIMIT ?"));
-    return run_listing<audit_record>(*s, query, read_audit, &audit_record::id);
+        std::string("SELECT ") + std::string(audit_columns) +
+        " FROM audit_log WHERE (? IS NULL OR domain = ?) AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?"));
+    return run_listing<audit_record>(*s, query, read_audit<statement_row>, &audit_record::id);
 }
 
 std::int64_t sqlite_storage::purge_events(util::millis before, int limit) {
@@ -379,16 +294,22 @@ std::int64_t sqlite_storage::purge_events(util::millis before, int limit) {
 
 void sqlite_storage::save_last_used(std::span<const last_used_update> updates) {
     if (updates.empty()) return;
+    write_admin([&](database& db) {
+        auto& update = db.prepared(
+            "UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?), last_used_ip = ? "
+            "WHERE id = ?");
+        for (const auto& u : updates) {
+            statement_scope s(update);
+            s->bind(1, u.at).bind(2, std::string_view(u.ip)).bind(3, std::string_view(u.key_id));
+            s->run();
+        }
+    });
+}
+
+void sqlite_storage::write_admin(const std::function<void(database&)>& work) {
     std::lock_guard lock(admin_.mutex);
     transaction tx(*admin_.db, transaction::mode::immediate);
-    auto& update = admin_.db->prepared(
-        "UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?), last_used_ip = ? "
-        "WHERE id = ?");
-    for (const auto& u : updates) {
-        statement_scope s(update);
-        s->bind(1, u.at).bind(2, std::string_view(u.ip)).bind(3, std::string_view(u.key_id));
-        s->run();
-    }
+    work(*admin_.db);
     tx.commit();
 }
 

@@ -61,6 +61,22 @@ private:
     std::unique_ptr<pg_result, clearer> res_;
 };
 
+/// @brief One row of a result, as the shared record readers read it.
+class result_row {
+public:
+    result_row(const result& res, int row) : res_(res), row_(row) {}
+    std::string text(int column) const { return res_.text(row_, column); }
+    std::int64_t int64(int column) const { return res_.int64(row_, column); }
+    std::optional<std::string> optional_text(int column) const { return res_.optional_text(row_, column); }
+    std::optional<std::int64_t> optional_int64(int column) const { return res_.optional_int64(row_, column); }
+    /// @brief A bytea column selected as encode(column, 'hex'), as raw bytes.
+    std::string blob(int column) const;
+
+private:
+    const result& res_;
+    int row_;
+};
+
 /// @brief Where a connection string points, for messages: host, port, database and
 /// user, never the password. Throws pg_error when the string does not parse.
 std::string describe_target(const std::string& conninfo);

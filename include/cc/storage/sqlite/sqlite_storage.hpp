@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -44,6 +45,10 @@ private:
         std::mutex mutex;
         std::unique_ptr<database> db;
     };
+
+    /// @brief Runs `work` on the admin connection, under its lock, in one immediate
+    /// transaction committed when `work` returns (rolled back when it throws).
+    void write_admin(const std::function<void(database&)>& work);
 
     migration_report migrations_;
     connection writer_;  ///< event inserts (group commit)

@@ -44,6 +44,20 @@ private:
     std::unique_ptr<sqlite3_stmt, finalizer> stmt_;
 };
 
+/// @brief The current row of a statement, as the shared record readers read it.
+class statement_row {
+public:
+    explicit statement_row(const statement& stmt) : stmt_(stmt) {}
+    std::string text(int column) const { return stmt_.column_text(column); }
+    std::int64_t int64(int column) const { return stmt_.column_int64(column); }
+    std::optional<std::string> optional_text(int column) const { return stmt_.column_optional_text(column); }
+    std::optional<std::int64_t> optional_int64(int column) const { return stmt_.column_optional_int64(column); }
+    std::string blob(int column) const { return stmt_.column_blob(column); }
+
+private:
+    const statement& stmt_;
+};
+
 /// @brief Resets a reused statement when the scope ends, whatever happened.
 class statement_scope {
 public:
