@@ -21,7 +21,7 @@ public:
     struct limits {
         int trigger_frames = 4'096;   ///< a commit that leaves the log this long wakes the thread (16 MiB)
         int max_frames = 16'384;      ///< past this (64 MiB of 4 KiB pages) a pass pauses the writer
-        int passes_per_round = 8;     ///< unpaused passes tried before the bound is considered
+        int passes_per_round = 32;    ///< unpaused passes tried before the bound is considered
     };
 
     /// @param pause_writer  holds the event writer between two of its transactions
