@@ -49,6 +49,7 @@ TEST(WalCheckpointer, KeepsTheLogBoundedUnderContinuousCommits) {
     bounds.trigger_frames = 64;
     bounds.max_frames = 256;
     bounds.passes_per_round = 4;
+    bounds.retry_interval = std::chrono::milliseconds(1);
     wal_checkpointer checkpointer({path, 5000, "normal", false},
                                   [&] {
                                       ++pauses;
@@ -61,11 +62,12 @@ TEST(WalCheckpointer, KeepsTheLogBoundedUnderContinuousCommits) {
     while (std::chrono::steady_clock::now() < until) {
         writer.commit();
         ++commits;
+        std::this_thread::sleep_for(std::chrono::microseconds(100));  // as a commit's fsync would
     }
     sqlite3_wal_hook(writer.db.handle(), nullptr, nullptr);
     // Without restarts the log would hold one frame or more per commit.
-    ASSERT_GT(commits, 3'000);
-    EXPECT_LT(fs::file_size(path + "-wal"), 8'192u * 4'136u) << commits << " commits, " << pauses << " pauses";
+    ASSERT_GT(commits, 2'000);
+    EXPECT_LT(fs::file_size(path + "-wal"), 2'048u * 4'136u) << commits << " commits, " << pauses << " pauses";
 }
 
 TEST(WalCheckpointer, PausesTheWriterOnlyPastTheBound) {

@@ -58,10 +58,17 @@ void wal_checkpointer::run() {
             if (stopping_) return;
             pending_ = false;
         }
+        bool caught_up = false;
         try {
-            run_round();
+            caught_up = run_round();
         } catch (const storage_error& e) {
             ops::log(spdlog::level::err, "checkpoint failed", {{"error", e.what()}, {"sqlite_code", e.code()}});
+        }
+        // A round that could not catch up (the writer outran it, or a long reader such as
+        // a backup holds an old snapshot) is not retried at every commit.
+        if (!caught_up) {
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, limits_.retry_interval, [this] { return stopping_; });
         }
     }
 }
@@ -89,7 +96,7 @@ bool wal_checkpointer::run_round() {
         if (log_frames < previous) return true;  // the writer restarted the log meanwhile
         previous = log_frames;
     }
-    if (log_frames < limits_.max_frames) return false;
+    if (log_frames < limits_.max_frames || std::chrono::steady_clock::now() < next_pause_) return false;
     // The writer commits so often that no pass fits between two commits: pause it for one
     // pass over the few frames the last unpaused pass left, so the log cannot grow for ever.
     const auto started = std::chrono::steady_clock::now();
@@ -98,6 +105,9 @@ bool wal_checkpointer::run_round() {
         const auto paused = pause_writer_();
         done = pass(log_frames, copied) && copied == log_frames;
     }
+    // Not even a paused pass copies everything while a reader (a backup) holds an old
+    // snapshot: do not pause the writer again for nothing until the pause interval is over.
+    if (!done) next_pause_ = std::chrono::steady_clock::now() + limits_.pause_interval;
     ops::log(spdlog::level::info, "checkpoint paused the event writer",
              {{"wal_frames", log_frames},
               {"paused_ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count()}});

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -22,6 +23,8 @@ public:
         int trigger_frames = 4'096;   ///< a commit that leaves the log this long wakes the thread (16 MiB)
         int max_frames = 16'384;      ///< past this (64 MiB of 4 KiB pages) a pass pauses the writer
         int passes_per_round = 32;    ///< unpaused passes tried before the bound is considered
+        std::chrono::milliseconds retry_interval{10};  ///< rest after a round that did not catch up
+        std::chrono::milliseconds pause_interval{1'000};  ///< after a paused pass that did not either
     };
 
     /// @param pause_writer  holds the event writer between two of its transactions
@@ -56,6 +59,7 @@ private:
     std::condition_variable wake_;
     bool pending_ = false;
     bool stopping_ = false;
+    std::chrono::steady_clock::time_point next_pause_{};  ///< under db_mutex_
     std::thread thread_;
 };
 
