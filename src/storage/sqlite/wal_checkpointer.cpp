@@ -64,9 +64,9 @@ void wal_checkpointer::run() {
         } catch (const storage_error& e) {
             ops::log(spdlog::level::err, "checkpoint failed", {{"error", e.what()}, {"sqlite_code", e.code()}});
         }
-        // A round that could not catch up (the writer outran it, or a long reader such as
-        // a backup holds an old snapshot) is not retried at every commit.
-        if (!caught_up) {
+        // A round that copied nothing new (a long reader such as a backup holds an old
+        // snapshot) is not retried at every commit; one the writer merely outran is.
+        if (!caught_up && !progressed_) {
             std::unique_lock lock(mutex_);
             wake_.wait_for(lock, limits_.retry_interval, [this] { return stopping_; });
         }
@@ -90,8 +90,12 @@ bool wal_checkpointer::run_round() {
     int log_frames = 0;
     int copied = 0;
     int previous = -1;
+    int first_copied = -1;
+    progressed_ = false;
     for (int i = 0; i < limits_.passes_per_round; ++i) {
         if (!pass(log_frames, copied)) continue;
+        if (first_copied < 0) first_copied = copied;
+        progressed_ = progressed_ || copied > first_copied || log_frames < previous;
         if (copied == log_frames && (log_frames == previous || log_frames == 0)) return true;
         if (log_frames < previous) return true;  // the writer restarted the log meanwhile
         previous = log_frames;

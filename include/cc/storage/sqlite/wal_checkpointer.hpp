@@ -23,7 +23,7 @@ public:
         int trigger_frames = 4'096;   ///< a commit that leaves the log this long wakes the thread (16 MiB)
         int max_frames = 16'384;      ///< past this (64 MiB of 4 KiB pages) a pass pauses the writer
         int passes_per_round = 32;    ///< unpaused passes tried before the bound is considered
-        std::chrono::milliseconds retry_interval{10};  ///< rest after a round that did not catch up
+        std::chrono::milliseconds retry_interval{10};  ///< rest after a round that copied nothing
         std::chrono::milliseconds pause_interval{1'000};  ///< after a paused pass that did not either
     };
 
@@ -60,6 +60,7 @@ private:
     bool pending_ = false;
     bool stopping_ = false;
     std::chrono::steady_clock::time_point next_pause_{};  ///< under db_mutex_
+    bool progressed_ = false;  ///< the last round copied frames (under db_mutex_)
     std::thread thread_;
 };
 
