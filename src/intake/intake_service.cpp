@@ -1,5 +1,7 @@
 #include "cc/intake/intake_service.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 
 #include "cc/auth/api_key.hpp"
@@ -8,6 +10,7 @@
 #include "cc/events/json_reader.hpp"
 #include "cc/intake/body_decoder.hpp"
 #include "cc/keys/domain_name.hpp"
+#include "cc/util/base62.hpp"
 #include "cc/ops/metrics.hpp"
 #include "cc/util/crypto.hpp"
 
@@ -108,7 +111,19 @@ void intake_service::note_refusal(const std::optional<keys::key_lookup>& key, co
 }
 
 std::string intake_service::new_event_id() {
-    return "evt_" + util::random_base62(random_, 24);
+    // Time first, so that assigned ids are appended at the end of the unique
+    // (domain, event_id) index instead of landing on a random leaf page: each event then
+    // dirties (and writes to the WAL) the index's last page, not a page of its own. The
+    // 16 random characters (95 bits) keep ids unique and unguessable within a millisecond.
+    constexpr std::size_t time_digits = 8;  // 62^8 ms: good until the year 8900
+    auto now = static_cast<std::uint64_t>(std::max<util::millis>(clock_.now_ms(), 0));
+    std::string id = "evt_";
+    id.resize(id.size() + time_digits);
+    for (std::size_t i = id.size(); i > id.size() - time_digits; --i) {
+        id[i - 1] = util::base62_alphabet[now % 62];
+        now /= 62;
+    }
+    return id + util::random_base62(random_, 16);
 }
 
 util::outcome<keys::key_lookup> intake_service::identify(const inbound_call& call) const {

@@ -328,6 +328,17 @@ class IdLengthTest(EventTestCase):
         ids = {self.accept(event()) for _ in range(5)}
         self.assertEqual(len(ids), 5)
 
+    def test_assigned_event_ids_follow_arrival_order(self):
+        # Time-ordered ids append to the (domain, event_id) index instead of landing on
+        # random pages of it (docs/PERFORMANCE.md): later events sort after earlier ones.
+        ids = []
+        for _ in range(4):
+            ids.append(self.accept(event()))
+            time.sleep(0.003)
+        for event_id in ids:
+            self.assertRegex(event_id, r"^evt_[0-9A-Za-z]{24}$")
+        self.assertEqual(ids, sorted(ids))
+
 
 class ValueTest(EventTestCase):
 

@@ -11,6 +11,8 @@
 namespace cc::storage::sqlite {
 namespace {
 
+constexpr std::int64_t wal_size_limit_bytes = 64 * 1024 * 1024;
+
 constexpr std::string_view key_columns =
     "id, domain, name, prefix, key_hash, status, created_at, last_used_at, last_used_ip, "
     "revoked_at, expires_at, rolled_to, allowed_ips, exposed_at, exposed_origin";
@@ -192,11 +194,23 @@ page<Record> run_listing(statement& s, const listing_query& q, Reader read, std:
 sqlite_storage::sqlite_storage(const connection_options& options) {
     writer_.db = std::make_unique<database>(options);
     migrations_ = apply_migrations(*writer_.db, embedded_migrations());
-    // Checkpoints run in the background (checkpoint()), never inside an event commit.
+    // Checkpoints run on their own thread (wal_checkpointer), never inside an event commit.
     writer_.db->exec("PRAGMA wal_autocheckpoint = 0");
+    // When the log restarts, its file is cut back to this size: a burst that outran the
+    // checkpoints does not keep its disk space, and a log of this size is reused in place
+    // (overwriting allocated blocks is a cheaper fsync than growing the file).
+    writer_.db->exec("PRAGMA journal_size_limit = " + std::to_string(wal_size_limit_bytes));
     admin_.db = std::make_unique<database>(options);
     reader_.db = std::make_unique<database>(options);
     probe_.db = std::make_unique<database>(options);
+    checkpointer_ = std::make_unique<wal_checkpointer>(options, [this] { return std::unique_lock(writer_.mutex); });
+    checkpointer_->watch(*writer_.db);
+}
+
+sqlite_storage::~sqlite_storage() {
+    // The hook points at the checkpointer: remove it before the checkpointer goes.
+    sqlite3_wal_hook(writer_.db->handle(), nullptr, nullptr);
+    checkpointer_.reset();
 }
 
 std::unique_ptr<admin_transaction> sqlite_storage::begin_admin(bool write) {
@@ -322,25 +336,7 @@ void sqlite_storage::check() {
 }
 
 void sqlite_storage::checkpoint() {
-    // A passive checkpoint copies what it can without stopping anyone. Under steady
-    // intake it never catches up with the writer, and the log would grow for ever: past
-    // a bound, hold the writer for one truncating checkpoint, so the next commit starts
-    // the log afresh. That pause (milliseconds) is rare, since the bound is large.
-    constexpr int max_log_frames = 16'384;  // 64 MiB of 4 KiB pages
-    int log_frames = 0;
-    int checkpointed = 0;
-    {
-        std::lock_guard lock(admin_.mutex);
-        const int rc = sqlite3_wal_checkpoint_v2(admin_.db->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
-                                                 &checkpointed);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY) throw_sqlite_error(admin_.db->handle(), rc, "checkpoint");
-    }
-    if (log_frames < max_log_frames) return;
-    std::lock_guard writer_lock(writer_.mutex);
-    std::lock_guard admin_lock(admin_.mutex);
-    const int rc = sqlite3_wal_checkpoint_v2(admin_.db->handle(), "main", SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
-                                             &checkpointed);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) throw_sqlite_error(admin_.db->handle(), rc, "checkpoint");
+    checkpointer_->request();
 }
 
 void sqlite_storage::backup(const std::string& path) {

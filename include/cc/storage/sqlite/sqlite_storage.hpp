@@ -5,6 +5,7 @@
 
 #include "cc/storage/migrations.hpp"
 #include "cc/storage/sqlite/database.hpp"
+#include "cc/storage/sqlite/wal_checkpointer.hpp"
 #include "cc/storage/store.hpp"
 
 namespace cc::storage::sqlite {
@@ -15,6 +16,9 @@ class sqlite_storage final : public store {
 public:
     /// @brief Opens (creating if needed) and migrates the database at `options.path`.
     explicit sqlite_storage(const connection_options& options);
+    ~sqlite_storage() override;
+    sqlite_storage(const sqlite_storage&) = delete;
+    sqlite_storage& operator=(const sqlite_storage&) = delete;
 
     /// @brief What the start-up migration run did.
     const migration_report& migrations() const noexcept { return migrations_; }
@@ -37,6 +41,7 @@ public:
     void purge_controls(std::int64_t before_hour, util::millis rejections_before) override;
     void check() override;
     void backup(const std::string& path) override;
+    /// @brief Asks the checkpoint thread for a round (it also wakes by itself when the log grows).
     void checkpoint() override;
 
 private:
@@ -55,6 +60,7 @@ private:
     connection admin_;   ///< admin transactions, last-used writes, purges
     connection reader_;  ///< listings and loads; WAL lets it read while others write
     connection probe_;   ///< readiness checks only, so a long listing never delays them
+    std::unique_ptr<wal_checkpointer> checkpointer_;  ///< its own connection and thread
 };
 
 }  // namespace cc::storage::sqlite
