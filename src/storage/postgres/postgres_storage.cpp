@@ -175,28 +175,17 @@ public:
     }
 
     std::vector<key_record> list_keys(std::string_view domain) override {
-        // A read-only transaction that asks for a second domain's keys is walking every
-        // domain (an index reload): fetch all keys once, from the same snapshot, instead
-        // of one query per domain, so a reload stays quick with thousands of domains.
-        if (!write_ && ++list_keys_calls_ >= 2) {
-            if (!all_keys_) {
-                all_keys_.emplace();
-                const auto r = db_.run(std::string("SELECT ") + std::string(key_columns) +
-                                       " FROM api_keys ORDER BY domain, created_at DESC, seq DESC");
-                for (int i = 0; i < r.rows(); ++i) {
-                    auto key = read_key(r, i);
-                    (*all_keys_)[key.domain].push_back(std::move(key));
-                }
-            }
-            const auto it = all_keys_->find(std::string(domain));
-            return it == all_keys_->end() ? std::vector<key_record>{} : it->second;
-        }
         const auto r = db_.run(std::string("SELECT ") + std::string(key_columns) +
                                    " FROM api_keys WHERE domain = $1 ORDER BY created_at DESC, seq DESC",
                                {p(domain)});
         std::vector<key_record> out;
         for (int i = 0; i < r.rows(); ++i) out.push_back(read_key(r, i));
         return out;
+    }
+
+    void for_each_key(const std::function<void(const key_record&)>& visit) override {
+        const auto r = db_.run(std::string("SELECT ") + std::string(key_columns) + " FROM api_keys");
+        for (int i = 0; i < r.rows(); ++i) visit(read_key(r, i));
     }
 
     void insert_key(const key_record& k) override {
@@ -253,8 +242,6 @@ private:
     transaction tx_;
     bool write_;
     bool registry_changed_ = false;
-    int list_keys_calls_ = 0;
-    std::optional<std::map<std::string, std::vector<key_record>>> all_keys_;
 };
 
 constexpr std::string_view event_columns =

@@ -70,6 +70,11 @@ public:
         return out;
     }
 
+    void for_each_key(const std::function<void(const key_record&)>& visit) override {
+        statement_scope s(db_.prepared(std::string("SELECT ") + std::string(key_columns) + " FROM api_keys"));
+        while (s->step()) visit(read_key(*s));
+    }
+
     std::vector<domain_record> list_domains_after(std::string_view after, int limit) override {
         statement_scope s(db_.prepared(
             "SELECT domain, plan, created_at FROM domains WHERE domain > ? ORDER BY domain LIMIT ?"));
