@@ -69,8 +69,11 @@ struct key_registry::index {
 key_registry::key_registry() : index_(std::make_unique<index>()) {}
 key_registry::~key_registry() = default;
 
-key_registry::replacement::replacement(const std::vector<storage::domain_record>& domains)
+key_registry::replacement::replacement(const std::vector<storage::domain_record>& domains,
+                                       std::size_t expected_keys)
     : next_(std::make_unique<index>()) {
+    next_->by_hash.reserve(expected_keys);
+    next_->domains.reserve(domains.size());
     for (const auto& d : domains) next_->domain(d.domain).plan = d.plan;
 }
 key_registry::replacement::replacement(replacement&&) noexcept = default;

@@ -354,7 +354,7 @@ void key_service::reload() {
     std::lock_guard reload_lock(reload_mutex_);
     auto tx = store_.begin_admin(false);
     const auto version = tx->registry_version();
-    key_registry::replacement next(tx->list_domains());
+    key_registry::replacement next(tx->list_domains(), static_cast<std::size_t>(tx->count_all_keys()));
     tx->for_each_key([&next](const storage::key_record& k) { next.add(k); });
     // Install while the transaction (and its lock) is held, so no admin change slips between.
     registry_.install(std::move(next));

@@ -70,7 +70,8 @@ public:
     /// a million keys must not stall requests), then swapped in by install().
     class replacement {
     public:
-        explicit replacement(const std::vector<storage::domain_record>& domains);
+        /// @brief `expected_keys` sizes the index up front (no rehash while a million load).
+        explicit replacement(const std::vector<storage::domain_record>& domains, std::size_t expected_keys = 0);
         replacement(replacement&&) noexcept;
         ~replacement();
         void add(const storage::key_record& key);

@@ -35,6 +35,8 @@ public:
     /// @brief Calls `visit` with every key of every domain, one row at a time, so that
     /// reloading a million keys never holds them all as records at once.
     virtual void for_each_key(const std::function<void(const key_record&)>& visit) = 0;
+    /// @brief How many keys there are, of every domain (sizes an index before a reload).
+    virtual std::int64_t count_all_keys() = 0;
     virtual void insert_key(const key_record& key) = 0;
     /// @brief Writes name, status, revoked_at, expires_at and rolled_to.
     virtual void update_key(const key_record& key) = 0;

@@ -183,6 +183,8 @@ public:
         return out;
     }
 
+    std::int64_t count_all_keys() override { return db_.run("SELECT count(*) FROM api_keys").int64(0, 0); }
+
     void for_each_key(const std::function<void(const key_record&)>& visit) override {
         const auto r = db_.run(std::string("SELECT ") + std::string(key_columns) + " FROM api_keys");
         for (int i = 0; i < r.rows(); ++i) visit(read_key(r, i));

@@ -70,6 +70,11 @@ public:
         return out;
     }
 
+    std::int64_t count_all_keys() override {
+        statement_scope s(db_.prepared("SELECT count(*) FROM api_keys"));
+        return s->step() ? s->column_int64(0) : 0;
+    }
+
     void for_each_key(const std::function<void(const key_record&)>& visit) override {
         statement_scope s(db_.prepared(std::string("SELECT ") + std::string(key_columns) + " FROM api_keys"));
         while (s->step()) visit(read_key(*s));
