@@ -51,7 +51,7 @@ intake::inbound_call inbound_api::header_call(web::request_context& ctx) {
         }
     }
     call.on_identified = [&ctx](const keys::key_state& key) {
-        ctx.log_domain = key.domain;
+        ctx.log_domain = *key.domain;
         ctx.log_key_prefix = key.prefix;
     };
     return call;

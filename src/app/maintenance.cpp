@@ -37,9 +37,7 @@ void maintenance::flush_last_used() {
         store_.save_last_used(updates);
     } catch (const storage::storage_error& e) {
         // Put them back for the next try: they are only times, but they are the user's.
-        for (const auto& u : updates) {
-            if (auto found = registry_.find_by_id(u.key_id)) keys::key_registry::touch(*found, u.at, u.ip);
-        }
+        registry_.restore_last_used(updates);
         ops::log(spdlog::level::warn, "last-used flush failed", {{"error", e.what()}});
     }
 }

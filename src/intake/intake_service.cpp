@@ -184,9 +184,9 @@ util::outcome<keys::key_lookup> intake_service::identify(const inbound_call& cal
     } else if (host.starts_with("cleanclicks.") && registry_.has_domain(host.substr(12))) {
         addressed = host.substr(12);
     }
-    if (addressed && *addressed != state.domain) {
+    if (addressed && *addressed != *state.domain) {
         return refuse(auth_failure("domain_mismatch", "The API key " + state.prefix + "... belongs to the domain " +
-                                                          state.domain + ", but this request is addressed to " +
+                                                          *state.domain + ", but this request is addressed to " +
                                                           *addressed + "."));
     }
     // Allowed IPs come from the index, so a change holds for the very next request.
@@ -282,7 +282,7 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
     const auto event_id = *event.event_id;
 
     const auto& key = admitted.value().key;
-    write_request request{key.state->domain, key.state->id, admitted.value().now, {}};
+    write_request request{*key.state->domain, std::string(key.state->id), admitted.value().now, {}};
     request.events.push_back(std::move(event));
     auto usage = key.usage;
     auto ip = call.client_ip;
@@ -330,7 +330,7 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
     auto receipt = std::make_shared<batch_receipt>();
     receipt->results.resize(events_field->size());
     const auto& key = admitted.value().key;
-    write_request request{key.state->domain, key.state->id, now, {}};
+    write_request request{*key.state->domain, std::string(key.state->id), now, {}};
     std::vector<std::size_t> stored_index;  // request.events[i] is batch element stored_index[i]
     // Each event keeps its own bytes as sent; re-serializing is the fallback only.
     const auto& texts = doc->event_texts;

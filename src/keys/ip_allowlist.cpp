@@ -124,12 +124,12 @@ ip_allowlist ip_allowlist::from_entries(const std::vector<std::string>& entries)
 }
 
 bool ip_allowlist::contains(const std::array<std::uint8_t, 16>& address) const {
-    return std::any_of(blocks_.begin(), blocks_.end(),
+    return blocks_ && std::any_of(blocks_->begin(), blocks_->end(),
                        [&](const cidr_block& b) { return prefix_matches(address, b.address, b.prefix_length); });
 }
 
 bool ip_allowlist::allows(std::string_view client_ip) const {
-    if (blocks_.empty()) return true;
+    if (empty()) return true;
     const auto address = parse_ip(client_ip);
     return address && contains(*address);
 }

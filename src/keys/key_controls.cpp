@@ -46,7 +46,7 @@ void key_controls::note_exposed(const key_lookup& key, const std::string& origin
     audit.actor = "inbound";
     audit.client_ip = client_ip;
     audit.action = "key.exposed";
-    audit.domain = state.domain;
+    audit.domain = *state.domain;
     audit.key_id = state.id;
     audit.details = nlohmann::json{{"prefix", state.prefix}, {"origin", origin}}.dump(
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -55,7 +55,7 @@ void key_controls::note_exposed(const key_lookup& key, const std::string& origin
         // happens once per key, so it costs nothing on a steady path.
         if (store_.mark_exposed(state.id, now, origin, audit)) {
             ops::log(spdlog::level::warn, "key used from a browser",
-                     {{"key_prefix", state.prefix}, {"domain", state.domain}, {"origin", origin}});
+                     {{"key_prefix", state.prefix}, {"domain", *state.domain}, {"origin", origin}});
         }
     } catch (const storage::storage_error& e) {
         key.usage->exposure_reported = false;  // try again on the next sighting
@@ -68,7 +68,7 @@ void key_controls::refused(const key_lookup& key, const util::failure& failure, 
     key.usage->counters.add(is_auth_failure(failure.code) ? usage_kind::auth_failed : usage_kind::rejected, now);
     storage::rejection_record r;
     r.at = now;
-    r.domain = key.state->domain;
+    r.domain = *key.state->domain;
     r.key_id = key.state->id;
     r.key_prefix = key.state->prefix;
     r.code = failure.code;
@@ -95,11 +95,7 @@ void key_controls::flush() {
             store_.save_usage(usage);
         } catch (const storage::storage_error& e) {
             // Put the counts back, to be added by the next flush.
-            for (const auto& d : usage) {
-                if (auto u = registry_.find_by_id(d.key_id)) {
-                    u->counters.restore({d.hour, {d.accepted, d.duplicate, d.rejected, d.auth_failed}});
-                }
-            }
+            registry_.restore_usage(usage);
             ops::log(spdlog::level::warn, "usage flush failed", {{"error", e.what()}});
         }
     }

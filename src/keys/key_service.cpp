@@ -306,7 +306,7 @@ util::outcome<util::done> key_service::delete_key(const std::string& id, const a
     tx->append_audit(audit(who, "key.deleted", key->domain, key->id,
                            nlohmann::json{{"name", key->name}, {"prefix", key->prefix}}.dump()));
     tx->commit();
-    registry_.remove_key(id);
+    registry_.remove_key(*key);
     for (const auto& k : predecessors) registry_.put_key(k);
     return util::done{};
 }
@@ -354,14 +354,10 @@ void key_service::reload() {
     std::lock_guard reload_lock(reload_mutex_);
     auto tx = store_.begin_admin(false);
     const auto version = tx->registry_version();
-    const auto domains = tx->list_domains();
-    std::vector<storage::key_record> keys;
-    for (const auto& d : domains) {
-        auto some = tx->list_keys(d.domain);
-        keys.insert(keys.end(), some.begin(), some.end());
-    }
-    // Replace while the transaction (and its lock) is held, so no admin change slips between.
-    registry_.replace_all(domains, keys);
+    key_registry::replacement next(tx->list_domains(), static_cast<std::size_t>(tx->count_all_keys()));
+    tx->for_each_key([&next](const storage::key_record& k) { next.add(k); });
+    // Install while the transaction (and its lock) is held, so no admin change slips between.
+    registry_.install(std::move(next));
     seen_version_ = version;
     ops::global_metrics().keys_loaded = static_cast<std::int64_t>(registry_.key_count());
 }

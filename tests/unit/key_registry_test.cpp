@@ -43,7 +43,7 @@ TEST(KeyRegistry, FindsKeyByHashWithItsDomainPlan) {
     const auto found = reg.find(util::sha256(value1));
     ASSERT_TRUE(found.has_value());
     EXPECT_EQ(found->state->id, "key_1");
-    EXPECT_EQ(found->state->domain, "example.com");
+    EXPECT_EQ(*found->state->domain, "example.com");
     EXPECT_EQ(found->state->prefix, value1.substr(0, 11));
     EXPECT_FALSE(found->state->revoked);
     EXPECT_FALSE(found->state->expires_at.has_value());
@@ -57,7 +57,6 @@ TEST(KeyRegistry, UnknownHashIsNotFound) {
     reg.put_domain({"example.com", "signal", 1});
     reg.put_key(make_key("key_1", "example.com", value1));
     EXPECT_FALSE(reg.find(util::sha256(value2)).has_value());
-    EXPECT_EQ(reg.find_by_id("key_2"), nullptr);
 }
 
 TEST(KeyRegistry, PlanChangeIsVisibleToLookups) {
@@ -111,15 +110,15 @@ TEST(KeyRegistry, UpdatingAKeyKeepsItsUsage) {
 TEST(KeyRegistry, RemoveKeyMakesFindFail) {
     key_registry reg;
     reg.put_domain({"example.com", "signal", 1});
-    reg.put_key(make_key("key_1", "example.com", value1));
+    const auto k1 = make_key("key_1", "example.com", value1);
+    reg.put_key(k1);
     reg.put_key(make_key("key_2", "example.com", value2));
-    reg.remove_key("key_1");
+    reg.remove_key(k1);
     EXPECT_FALSE(reg.find(util::sha256(value1)).has_value());
-    EXPECT_EQ(reg.find_by_id("key_1"), nullptr);
     EXPECT_TRUE(reg.find(util::sha256(value2)).has_value());
     EXPECT_EQ(reg.key_count(), 1u);
-    reg.remove_key("key_1");  // removing again is harmless
-    reg.remove_key("no_such_key");
+    reg.remove_key(k1);  // removing again is harmless
+    reg.remove_key(make_key("no_such_key", "example.com", value3));
     EXPECT_EQ(reg.key_count(), 1u);
 }
 
@@ -183,9 +182,9 @@ TEST(KeyRegistry, TouchIsTakenOnceThenNothing) {
     reg.put_key(make_key("key_2", "example.com", value2));
     EXPECT_TRUE(reg.take_last_used().empty());
 
-    key_registry::touch(*reg.find_by_id("key_1"), 5'000, "198.51.100.1");
-    key_registry::touch(*reg.find_by_id("key_1"), 6'000, "198.51.100.2");
-    key_registry::touch(*reg.find_by_id("key_2"), 7'000, "198.51.100.3");
+    key_registry::touch(*reg.find(util::sha256(value1))->usage, 5'000, "198.51.100.1");
+    key_registry::touch(*reg.find(util::sha256(value1))->usage, 6'000, "198.51.100.2");
+    key_registry::touch(*reg.find(util::sha256(value2))->usage, 7'000, "198.51.100.3");
     auto updates = reg.take_last_used();
     std::sort(updates.begin(), updates.end(), [](const auto& a, const auto& b) { return a.key_id < b.key_id; });
     ASSERT_EQ(updates.size(), 2u);
@@ -197,7 +196,7 @@ TEST(KeyRegistry, TouchIsTakenOnceThenNothing) {
 
     EXPECT_TRUE(reg.take_last_used().empty());
 
-    key_registry::touch(*reg.find_by_id("key_2"), 8'000, "198.51.100.4");
+    key_registry::touch(*reg.find(util::sha256(value2))->usage, 8'000, "198.51.100.4");
     updates = reg.take_last_used();
     ASSERT_EQ(updates.size(), 1u);
     EXPECT_EQ(updates[0].key_id, "key_2");
@@ -208,7 +207,7 @@ TEST(KeyRegistry, TouchIsTakenOnceThenNothing) {
 TEST(KeyRegistry, OlderTouchDoesNotMoveLastUsedBack) {
     key_registry reg;
     reg.put_key(make_key("key_1", "example.com", value1));
-    auto usage = reg.find_by_id("key_1");
+    auto usage = reg.find(util::sha256(value1))->usage;
     key_registry::touch(*usage, 9'000, "198.51.100.9");
     key_registry::touch(*usage, 8'000, "198.51.100.8");
     const auto updates = reg.take_last_used();
@@ -219,9 +218,10 @@ TEST(KeyRegistry, OlderTouchDoesNotMoveLastUsedBack) {
 
 TEST(KeyRegistry, RemovedKeyIsNotReportedAsUsed) {
     key_registry reg;
-    reg.put_key(make_key("key_1", "example.com", value1));
-    key_registry::touch(*reg.find_by_id("key_1"), 9'000, "198.51.100.9");
-    reg.remove_key("key_1");
+    const auto k1 = make_key("key_1", "example.com", value1);
+    reg.put_key(k1);
+    key_registry::touch(*reg.find(util::sha256(value1))->usage, 9'000, "198.51.100.9");
+    reg.remove_key(k1);
     EXPECT_TRUE(reg.take_last_used().empty());
 }
 
@@ -234,4 +234,46 @@ TEST(KeyRegistry, HasDomain) {
     EXPECT_FALSE(reg.has_domain("other.com"));
     reg.remove_domain("example.com");
     EXPECT_FALSE(reg.has_domain("example.com"));
+}
+
+TEST(KeyRegistry, FailedWritesArePutBackForTheNextFlush) {
+    key_registry reg;
+    reg.put_key(make_key("key_1", "example.com", value1));
+    auto usage = reg.find(util::sha256(value1))->usage;
+    key_registry::touch(*usage, 9'000, "198.51.100.9");
+    usage->counters.add(keys::usage_kind::accepted, 9'000, 3);
+    const auto counts = reg.take_usage();
+    const auto updates = reg.take_last_used();
+    ASSERT_EQ(counts.size(), 1u);
+    ASSERT_EQ(updates.size(), 1u);
+    EXPECT_TRUE(reg.take_usage().empty());
+    EXPECT_TRUE(reg.take_last_used().empty());
+
+    reg.restore_usage(counts);
+    reg.restore_last_used(updates);
+    const auto counts_again = reg.take_usage();
+    const auto updates_again = reg.take_last_used();
+    ASSERT_EQ(counts_again.size(), 1u);
+    EXPECT_EQ(counts_again[0].accepted, 3);
+    ASSERT_EQ(updates_again.size(), 1u);
+    EXPECT_EQ(updates_again[0].at, 9'000);
+    EXPECT_EQ(updates_again[0].ip, "198.51.100.9");
+}
+
+TEST(KeyRegistry, UnusedKeysHaveNoUsageToFlush) {
+    key_registry reg;
+    reg.put_key(make_key("key_1", "example.com", value1));
+    reg.put_key(make_key("key_2", "example.com", value2));
+    key_registry::touch(*reg.find(util::sha256(value2))->usage, 1'000, "198.51.100.1");
+    const auto updates = reg.take_last_used();
+    ASSERT_EQ(updates.size(), 1u);
+    EXPECT_EQ(updates[0].key_id, "key_2");
+}
+
+TEST(KeyRegistry, StoredHashOfTheWrongSizeIsRefused) {
+    key_registry reg;
+    auto k = make_key("key_1", "example.com", value1);
+    k.hash.pop_back();
+    EXPECT_THROW(reg.put_key(k), std::invalid_argument);
+    EXPECT_EQ(reg.key_count(), 0u);
 }

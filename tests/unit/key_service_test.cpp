@@ -87,7 +87,7 @@ protected:
         return r.ok() ? r.value() : keys::created_key{};
     }
 
-    std::optional<keys::key_lookup> lookup(const std::string& value) const { return registry_.find(util::sha256(value)); }
+    std::optional<keys::key_lookup> lookup(const std::string& value) { return registry_.find(util::sha256(value)); }
 
     long long active_keys(const std::string& domain) {
         const auto d = service_.get_domain(domain);
@@ -210,7 +210,7 @@ TEST_F(KeyServiceTest, CreatedKeyIsWellFormedAndIndexedByHash) {
     EXPECT_EQ(k.key.key.hash, std::string(reinterpret_cast<const char*>(d.data()), d.size()));
     const auto found = lookup(k.value);
     ASSERT_TRUE(found.has_value());
-    EXPECT_EQ(found->state->id, k.key.key.id);
+    EXPECT_EQ(std::string_view(found->state->id), k.key.key.id);
     EXPECT_EQ(found->plan, "pulse");
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,18 +34,21 @@ std::optional<std::array<std::uint8_t, 16>> parse_ip(std::string_view text);
 class ip_allowlist {
 public:
     ip_allowlist() = default;
-    explicit ip_allowlist(std::vector<cidr_block> blocks) : blocks_(std::move(blocks)) {}
+    explicit ip_allowlist(std::vector<cidr_block> blocks)
+        : blocks_(blocks.empty() ? nullptr : std::make_shared<const std::vector<cidr_block>>(std::move(blocks))) {}
 
     /// @brief Builds one from normalized entries (as stored); bad entries are skipped.
     static ip_allowlist from_entries(const std::vector<std::string>& entries);
 
-    bool empty() const noexcept { return blocks_.empty(); }
+    bool empty() const noexcept { return !blocks_; }
     /// @brief True when the list is empty or `client_ip` is in one of the blocks.
     bool allows(std::string_view client_ip) const;
     bool contains(const std::array<std::uint8_t, 16>& address) const;
 
 private:
-    std::vector<cidr_block> blocks_;
+    /// @brief Null when empty; shared and never changed, so an index of a million keys
+    /// (most without a list) pays one pointer each.
+    std::shared_ptr<const std::vector<cidr_block>> blocks_;
 };
 
 /// @brief At most this many entries per key.

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,6 +32,11 @@ public:
     virtual std::optional<key_record> find_key(std::string_view id) = 0;
     /// @brief The domain's keys, newest first.
     virtual std::vector<key_record> list_keys(std::string_view domain) = 0;
+    /// @brief Calls `visit` with every key of every domain, one row at a time, so that
+    /// reloading a million keys never holds them all as records at once.
+    virtual void for_each_key(const std::function<void(const key_record&)>& visit) = 0;
+    /// @brief How many keys there are, of every domain (sizes an index before a reload).
+    virtual std::int64_t count_all_keys() = 0;
     virtual void insert_key(const key_record& key) = 0;
     /// @brief Writes name, status, revoked_at, expires_at and rolled_to.
     virtual void update_key(const key_record& key) = 0;

@@ -97,22 +97,16 @@ public:
     }
 
     std::vector<key_record> list_keys(std::string_view domain) override {
-        // A read-only transaction that asks for a second domain's keys is walking every
-        // domain (an index reload): fetch all keys once, from the same snapshot, instead
-        // of one query per domain, so a reload stays quick with thousands of domains.
-        if (!write_ && ++list_keys_calls_ >= 2) {
-            if (!all_keys_) {
-                all_keys_.emplace();
-                const auto r = db_.run(std::string("SELECT ") + std::string(key_columns) +
-                                       " FROM api_keys ORDER BY domain, created_at DESC, seq DESC");
-                for (auto& key : read_keys(r)) (*all_keys_)[key.domain].push_back(std::move(key));
-            }
-            const auto it = all_keys_->find(std::string(domain));
-            return it == all_keys_->end() ? std::vector<key_record>{} : it->second;
-        }
         return read_keys(db_.run(std::string("SELECT ") + std::string(key_columns) +
                                      " FROM api_keys WHERE domain = $1 ORDER BY created_at DESC, seq DESC",
                                  {p(domain)}));
+    }
+
+    std::int64_t count_all_keys() override { return db_.run("SELECT count(*) FROM api_keys").int64(0, 0); }
+
+    void for_each_key(const std::function<void(const key_record&)>& visit) override {
+        const auto r = db_.run(std::string("SELECT ") + std::string(key_columns) + " FROM api_keys");
+        for (int i = 0; i < r.rows(); ++i) visit(read_key(result_row(r, i)));
     }
 
     void insert_key(const key_record& k) override {
@@ -165,8 +159,6 @@ private:
     transaction tx_;
     bool write_;
     bool registry_changed_ = false;
-    int list_keys_calls_ = 0;
-    std::optional<std::map<std::string, std::vector<key_record>>> all_keys_;
 };
 
 /// @brief A newest-first listing; fetches one row more than asked to know if a next page exists.

@@ -44,6 +44,16 @@ public:
         return read_all(*s, read_key<statement_row>);
     }
 
+    std::int64_t count_all_keys() override {
+        statement_scope s(db_.prepared("SELECT count(*) FROM api_keys"));
+        return s->step() ? s->column_int64(0) : 0;
+    }
+
+    void for_each_key(const std::function<void(const key_record&)>& visit) override {
+        statement_scope s(db_.prepared(std::string("SELECT ") + std::string(key_columns) + " FROM api_keys"));
+        while (s->step()) visit(read_key(statement_row(*s)));
+    }
+
     std::vector<domain_record> list_domains_after(std::string_view after, int limit) override {
         statement_scope s(db_.prepared(
             "SELECT domain, plan, created_at FROM domains WHERE domain > ? ORDER BY domain LIMIT ?"));
