@@ -110,8 +110,7 @@ int serve(config::settings& settings) {
     intake::event_writer writer(store, static_cast<std::size_t>(settings.commit_max_events),
                                 static_cast<std::size_t>(settings.writer_queue_capacity),
                                 static_cast<std::size_t>(settings.writer_queue_max_bytes));
-    keys::key_controls controls(store, registry, clock,
-                                [](const std::string& code) { return static_cast<int>(web::status_for(code)); });
+    keys::key_controls controls(store, registry, clock);
     intake::intake_service intake(registry, writer, clock, util::system_random(), settings.rate_limits, &controls);
     if (feed) intake.set_index_guard([&feed] { return feed->fresh(); });
     auth::admin_authenticator admin_auth(settings.admin_tokens);

@@ -41,7 +41,7 @@ public:
     static int print(const util::outcome<T>& result, Render render) {
         if (!result.ok()) {
             const auto& f = result.error();
-            std::cerr << "error: " << f.code << ": " << f.message << "\n";
+            std::cerr << "error: " << util::to_text(f.code) << ": " << f.message << "\n";
             for (const auto& d : f.details) std::cerr << "  " << d.field << ": " << d.problem << "\n";
             return 1;
         }
@@ -54,7 +54,7 @@ private:
     util::system_clock clock_;
     keys::key_registry registry_;
     keys::key_service keys_;
-    keys::key_controls controls_{*opened_.store, registry_, clock_, nullptr};
+    keys::key_controls controls_{*opened_.store, registry_, clock_};
 };
 
 /// @brief Normalizes `--allowed-ips` entries; prints the problems and returns nullopt when bad.

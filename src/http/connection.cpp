@@ -144,7 +144,7 @@ constexpr std::size_t max_discard_bytes = 64 * 1024;
 /// @brief A 413 that states the route's limit, whether the length was declared or the
 /// chunked body ran over it.
 util::failure too_large(std::size_t limit) {
-    return {"payload_too_large", "The body exceeds this endpoint's limit of " + std::to_string(limit) + " bytes.", {}};
+    return {util::error_code::payload_too_large, "The body exceeds this endpoint's limit of " + std::to_string(limit) + " bytes.", {}};
 }
 
 /// @brief A request refused from its head: why, and how to answer.
@@ -170,7 +170,7 @@ net::awaitable<void> refuse(Stream& stream, const connection_env& env, const ref
     co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
     if (ops::should_log(spdlog::level::info)) {
         ops::log(spdlog::level::info, "request refused",
-                 {{"request_id", request_id}, {"status", res.result_int()}, {"error", failure.code}});
+                 {{"request_id", request_id}, {"status", res.result_int()}, {"error", util::to_text(failure.code)}});
     }
     co_await linger_close(stream);
 }
@@ -212,7 +212,7 @@ net::awaitable<head_result> read_head(Stream& stream, beast::flat_buffer& buffer
     auto view = [&buffer] {
         return std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size());
     };
-    const auto refuse_with = [&refused](std::string code, std::string message, unsigned version) {
+    const auto refuse_with = [&refused](util::error_code code, std::string message, unsigned version) {
         refused.failure = util::failure{std::move(code), std::move(message), {}};
         if (refused.request_id.empty()) refused.request_id = new_request_id();
         refused.version = version;
@@ -229,7 +229,7 @@ net::awaitable<head_result> read_head(Stream& stream, beast::flat_buffer& buffer
             scanned = buffer.size();
         }
         if (scanned > max_header) {
-            co_return refuse_with("request_header_fields_too_large", "The request headers are too large.", 11);
+            co_return refuse_with(util::error_code::request_header_fields_too_large, "The request headers are too large.", 11);
         }
         const auto room = read_room(buffer);
         const auto n = co_await stream.async_read_some(buffer.prepare(room), redirect_error(use_awaitable, ec));
@@ -243,17 +243,17 @@ net::awaitable<head_result> read_head(Stream& stream, beast::flat_buffer& buffer
     if (!ec && !parser.is_header_done()) ec = http::error::partial_message;
     if (!ec && header_bytes(parser.get()) > max_header) ec = http::error::header_limit;
     if (ec == http::error::header_limit) {
-        co_return refuse_with("request_header_fields_too_large", "The request headers are too large.", 11);
+        co_return refuse_with(util::error_code::request_header_fields_too_large, "The request headers are too large.", 11);
     }
     const unsigned version = parser.get().version() == 10 ? 10 : 11;
     if (ec) {
         // Two different Content-Lengths, an overflowing one, a bad field name...: Beast's
         // own refusals, answered like ours (RFC 9112 §6.3: 400, then close).
-        co_return refuse_with("bad_request", "The request is not valid HTTP/1.1 (" + ec.message() + ").", version);
+        co_return refuse_with(util::error_code::bad_request, "The request is not valid HTTP/1.1 (" + ec.message() + ").", version);
     }
     auto e = check_request_head(parser.get());
     if (!e && parser.get().count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
-        e = framing_error{"bad_request", "The Transfer-Encoding header is not valid."};  // never guess a body's end
+        e = framing_error{util::error_code::bad_request, "The Transfer-Encoding header is not valid."};  // never guess a body's end
     }
     if (e) {
         const auto incoming = parser.get()["X-Request-Id"];
@@ -411,14 +411,14 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
             if (ec == http::error::body_limit) {
                 refused = too_large(match.body_limit);
             } else if (chunk_line_too_long || ec == http::error::buffer_overflow) {
-                refused = util::failure{"bad_request",
+                refused = util::failure{util::error_code::bad_request,
                                         "A chunk-size line and its extensions are limited to " +
                                             std::to_string(max_chunk_header_bytes) + " bytes.",
                                         {}};
             } else if (ec && client_gone(ec)) {
                 break;  // timeout or the client went away: nothing to answer
             } else if (ec) {
-                refused = util::failure{"bad_request", "The request body is not validly framed (" + ec.message() + ").", {}};
+                refused = util::failure{util::error_code::bad_request, "The request body is not validly framed (" + ec.message() + ").", {}};
             } else if (chunked) {
                 auto it = req.begin();
                 std::advance(it, static_cast<std::ptrdiff_t>(head_fields));
@@ -432,9 +432,9 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
             close_after = true;
         } else if (!match.found) {
             if (match.allow.empty()) {
-                res = error_response(ctx, {"not_found", "No route matches " + std::string(path) + ".", {}});
+                res = error_response(ctx, {util::error_code::not_found, "No route matches " + std::string(path) + ".", {}});
             } else {
-                res = error_response(ctx, {"method_not_allowed",
+                res = error_response(ctx, {util::error_code::method_not_allowed,
                                            "Method " + std::string(req.method_string()) + " is not allowed here.", {}});
                 res.set(http::field::allow, match.allow);
             }

@@ -12,7 +12,7 @@ namespace cc::web {
 namespace {
 
 framing_error bad(std::string message) {
-    return {"bad_request", std::move(message)};
+    return {util::error_code::bad_request, std::move(message)};
 }
 
 bool is_tchar(unsigned char c) noexcept {
@@ -108,7 +108,7 @@ std::optional<framing_error> check_transfer_encoding(const request& req) {
         if (iequals(codings[i], "chunked")) return bad("The chunked transfer coding must be applied only once.");
     }
     if (codings.size() > 1) {
-        return framing_error{"not_implemented",
+        return framing_error{util::error_code::not_implemented,
                              "Transfer-Encoding " + std::string(codings.front()) +
                                  " is not supported; send the body chunked or with a Content-Length."};
     }
@@ -199,7 +199,7 @@ std::optional<framing_error> check_head_bytes(std::string_view block) noexcept {
 
 std::optional<framing_error> check_request_head(request& req) {
     if (req.version() < 10 || req.version() > 19) {
-        return framing_error{"http_version_not_supported", "Only HTTP/1.0 and HTTP/1.1 are served."};
+        return framing_error{util::error_code::http_version_not_supported, "Only HTTP/1.0 and HTTP/1.1 are served."};
     }
     if (auto e = check_transfer_encoding(req)) return e;
     if (auto e = check_host(req)) return e;

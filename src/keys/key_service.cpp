@@ -13,15 +13,15 @@ namespace {
 using util::failure;
 
 failure domain_not_found(const std::string& domain) {
-    return {"domain_not_found", "Domain '" + domain + "' is not registered.", {}};
+    return {util::error_code::domain_not_found, "Domain '" + domain + "' is not registered.", {}};
 }
 
 failure key_not_found() {
-    return {"key_not_found", "No key has this id.", {}};
+    return {util::error_code::key_not_found, "No key has this id.", {}};
 }
 
 failure plan_limit_reached(const domain_view& d) {
-    return {"plan_limit_reached",
+    return {util::error_code::plan_limit_reached,
             "Domain '" + d.domain.domain + "' is on the " + d.domain.plan + " plan, which allows " +
                 std::to_string(d.key_limit.value_or(0)) + " active keys; it has " + std::to_string(d.active_keys) +
                 ". Revoke or delete a key, or upgrade the plan.",
@@ -50,14 +50,14 @@ std::optional<std::string> valid_name(const std::string& name) {
 }
 
 failure key_already_rolled(const storage::key_record& key) {
-    return {"key_already_rolled",
+    return {util::error_code::key_already_rolled,
             "Key " + key.prefix + " was already rolled; its successor is " + key.rolled_to.value_or("") +
                 ". Roll the successor instead.",
             {}};
 }
 
 failure key_not_active(const storage::key_record& key, const std::string& status) {
-    return {"key_not_active", "Key " + key.prefix + " is " + status + "; only an active key can be rolled.", {}};
+    return {util::error_code::key_not_active, "Key " + key.prefix + " is " + status + "; only an active key can be rolled.", {}};
 }
 
 std::string count_of(std::int64_t n, const char* one, const char* many) {
@@ -104,7 +104,7 @@ storage::audit_record key_service::audit(const actor& who, std::string action, s
 
 util::outcome<domain_view> key_service::put_domain(const std::string& domain, const std::string& plan,
                                                    const actor& who) {
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     const auto name = normalize_domain(domain);
     if (!name) problems.push_back({"domain", "must be a lower-case host name in punycode form, 1-253 characters"});
     if (!is_plan(plan)) problems.push_back({"plan", "must be one of pulse, signal, clarity, command"});
@@ -162,7 +162,7 @@ util::outcome<util::done> key_service::delete_domain(const std::string& domain, 
     auto tx = store_.begin_admin();
     if (!tx->find_domain(*name)) return domain_not_found(*name);
     if (const auto n = tx->count_keys(*name); n > 0) {
-        return failure{"domain_has_keys",
+        return failure{util::error_code::domain_has_keys,
                        "Domain '" + *name + "' still has " + count_of(n, "key", "keys") +
                            " (revoked ones included); delete " + (n == 1 ? "it" : "them") + " first.",
                        {}};
@@ -177,7 +177,7 @@ util::outcome<util::done> key_service::delete_domain(const std::string& domain, 
 util::outcome<created_key> key_service::create_key(const std::string& domain, const std::string& name,
                                                    std::optional<util::millis> expires_at, const actor& who,
                                                    const std::vector<std::string>& allowed_ips) {
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     const auto domain_name = normalize_domain(domain);
     if (!domain_name) problems.push_back({"domain", "must be a registered domain name"});
     const auto key_name = valid_name(name);

@@ -13,6 +13,6 @@ namespace cc::api {
 /// addresses or CIDR blocks, normalized (`10.0.0.1` → `10.0.0.1/32`). Absent: nullopt;
 /// `[]` or null: an empty list (any address). Problems name the entry.
 std::optional<std::vector<std::string>> allowed_ips_field(const nlohmann::json& body,
-                                                          std::vector<events::field_problem>& problems);
+                                                          std::vector<util::field_problem>& problems);
 
 }  // namespace cc::api

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cc/http/message.hpp"
-#include "cc/util/outcome.hpp"
+#include "cc/util/failure.hpp"
 
 namespace cc::api {
 
@@ -17,6 +17,6 @@ util::outcome<nlohmann::json> read_object(const web::request& req, std::initiali
 
 /// @brief A string field of a body object, or a problem appended to `problems`.
 std::optional<std::string> string_field(const nlohmann::json& body, const char* name, bool required,
-                                        std::vector<events::field_problem>& problems);
+                                        std::vector<util::field_problem>& problems);
 
 }  // namespace cc::api

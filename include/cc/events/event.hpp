@@ -4,14 +4,11 @@
 #include <vector>
 
 #include "cc/util/clock.hpp"
+#include "cc/util/failure.hpp"
 
 namespace cc::events {
 
-/// @brief One rule broken by one field; becomes an entry of the error's `details`.
-struct field_problem {
-    std::string field;
-    std::string problem;
-};
+using util::field_problem;
 
 /// @brief A conversion event after validation and normalization, ready to store.
 struct event {

@@ -13,7 +13,7 @@ namespace cc::web {
 /// contract's error code and message. A framing refusal always ends the connection,
 /// since the bytes after it cannot be trusted to start a request.
 struct framing_error {
-    std::string code;  ///< "bad_request" (400) or "not_implemented" (501)
+    util::error_code code = util::error_code::bad_request;
     std::string message;
 };
 

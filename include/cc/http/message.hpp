@@ -10,7 +10,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json_fwd.hpp>
 
-#include "cc/util/outcome.hpp"
+#include "cc/util/failure.hpp"
 
 namespace cc::web {
 
@@ -52,11 +52,15 @@ using handler = std::function<void(request_context&, responder)>;
 /// Runs on the connection's thread; must not block.
 using header_check = std::function<std::optional<response>(request_context&)>;
 
-/// @brief The HTTP status of one of the contract's error codes.
-bhttp::status status_for(const std::string& code);
+/// @brief The HTTP status of one of the contract's error codes (from util::describe's table).
+bhttp::status status_for(util::error_code code);
 
 /// @brief A JSON response.
 response json_response(bhttp::status status, const nlohmann::json& body, unsigned version = 11);
+
+/// @brief The SPEC's error object (code, message, details where given), without the
+/// request id: the body of an error answer, and the `error` of a rejected batch element.
+nlohmann::json error_json(const util::failure& failure);
 
 /// @brief The one error builder: the SPEC's error shape, with the request id,
 /// details where given, and Retry-After where the failure says when to retry.

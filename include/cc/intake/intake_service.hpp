@@ -10,7 +10,7 @@
 #include "cc/keys/key_controls.hpp"
 #include "cc/keys/key_registry.hpp"
 #include "cc/util/clock.hpp"
-#include "cc/util/outcome.hpp"
+#include "cc/util/failure.hpp"
 #include "cc/util/random.hpp"
 
 namespace cc::intake {
@@ -34,16 +34,19 @@ struct inbound_call {
     std::optional<keys::key_lookup> identified;
 };
 
-/// @brief One event's result: "accepted" or "duplicate", with its event_id.
+/// @brief What became of one event (the API renders it as text).
+enum class receipt_status { accepted, duplicate, rejected };
+
+/// @brief One event's result: accepted or duplicate, with its event_id.
 struct event_receipt {
-    std::string status;
+    receipt_status status = receipt_status::accepted;
     std::string event_id;
 };
 
 /// @brief One entry of a batch's results.
 struct batch_item {
     std::size_t index = 0;
-    std::string status;  ///< accepted, duplicate or rejected
+    receipt_status status = receipt_status::rejected;
     std::optional<std::string> event_id;
     std::optional<util::failure> error;
 };

@@ -54,7 +54,7 @@ inline constexpr std::size_t max_allowed_ips = 50;
 /// text, duplicates dropped, order kept. Problems name the entry (`allowed_ips[3]`).
 struct allowlist_check {
     std::vector<std::string> normalized;
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
 };
 allowlist_check normalize_allowed_ips(const std::vector<std::string>& entries);
 

@@ -11,7 +11,7 @@
 #include "cc/keys/key_service.hpp"
 #include "cc/storage/store.hpp"
 #include "cc/util/clock.hpp"
-#include "cc/util/outcome.hpp"
+#include "cc/util/failure.hpp"
 
 namespace cc::keys {
 
@@ -27,9 +27,7 @@ struct refusal_origin {
 /// refusal is queued); storage is written by flush(), off the request path.
 class key_controls {
 public:
-    /// @brief `status_of` maps an error code to its HTTP status (kept in the HTTP layer).
-    key_controls(storage::store& store, key_registry& registry, const util::clock& clock,
-                 std::function<int(const std::string&)> status_of);
+    key_controls(storage::store& store, key_registry& registry, const util::clock& clock);
 
     /// @brief Rejections kept per domain, and for how long.
     static constexpr int rejections_per_domain = 1'000;
@@ -46,7 +44,7 @@ public:
     /// @brief The refusal of a request from outside the key's allowed IPs.
     static util::failure ip_refusal(const key_state& key, const std::string& client_ip);
     /// @brief Codes counted as `auth_failed` in usage (the rest of the refusals are `rejected`).
-    static bool is_auth_failure(const std::string& code);
+    static bool is_auth_failure(util::error_code code);
 
     /// @brief Marks a valid key seen in a browser request as exposed, the first time only
     /// (one storage write and one `key.exposed` audit entry per key, ever).
@@ -78,7 +76,6 @@ private:
     storage::store& store_;
     key_registry& registry_;
     const util::clock& clock_;
-    std::function<int(const std::string&)> status_of_;
 
     std::mutex pending_mutex_;
     std::vector<storage::rejection_record> pending_;

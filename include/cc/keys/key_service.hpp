@@ -8,7 +8,7 @@
 #include "cc/keys/key_registry.hpp"
 #include "cc/storage/store.hpp"
 #include "cc/util/clock.hpp"
-#include "cc/util/outcome.hpp"
+#include "cc/util/failure.hpp"
 #include "cc/util/random.hpp"
 
 namespace cc::keys {
