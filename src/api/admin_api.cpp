@@ -174,12 +174,7 @@ web::response invalid(const web::request_context& ctx, std::vector<util::field_p
     return web::error_response(ctx, util::validation_failure(std::move(problems)));
 }
 
-nlohmann::json created_json(const keys::created_key& created) {
-    auto json = to_json(created.key);
-    json["key"] = created.value;  // the only time the full key is shown
-    if (created.rolled_from) json["rolled_from"] = to_json(*created.rolled_from);
-    return json;
-}
+nlohmann::json created_json(const keys::created_key& created) { return to_json(created); }
 
 }  // namespace
 
@@ -375,14 +370,7 @@ web::response admin_api::list_keys(web::request_context& ctx) {
     const auto domain = domain_of(params_of(ctx, {"domain"}), true, problems);
     if (!problems.empty()) return invalid(ctx, std::move(problems));
     ctx.log_domain = *domain;
-    return respond(ctx, keys_.list_keys(*domain), status::ok, [](const keys::key_listing& listing) {
-        auto json = to_json(listing.domain);
-        json.erase("created_at");
-        nlohmann::json keys = nlohmann::json::array();
-        for (const auto& k : listing.keys) keys.push_back(to_json(k));
-        json["keys"] = std::move(keys);
-        return json;
-    });
+    return respond(ctx, keys_.list_keys(*domain), status::ok, [](const keys::key_listing& listing) { return to_json(listing); });
 }
 
 web::response admin_api::get_key(web::request_context& ctx) {

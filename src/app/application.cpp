@@ -34,8 +34,13 @@ namespace cc::app {
 namespace {
 
 web::server_options server_options(const config::settings& s) {
-    return {s.threads,         s.header_timeout_ms, s.body_timeout_ms,   s.idle_timeout_ms, s.max_connections,
-            s.max_header_bytes, s.shutdown_grace_ms, s.trusted_proxies, s.tls_cert_file,   s.tls_key_file};
+    web::server_options options;
+    static_cast<web::http_limits&>(options) = s;
+    options.threads = s.threads;
+    options.trusted_proxies = s.trusted_proxies;
+    options.tls_cert_file = s.tls_cert_file;
+    options.tls_key_file = s.tls_key_file;
+    return options;
 }
 
 /// @brief Blocks SIGTERM and SIGINT in every thread started after it, so that one

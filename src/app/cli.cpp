@@ -242,12 +242,7 @@ int run_cli(int argc, char** argv) {
             auto& k = ops.keys();
             const auto domain_json = [](const auto& d) { return api::to_json(d); };
             const auto key_json = [](const auto& v) { return api::to_json(v); };
-            const auto created_json = [](const keys::created_key& c) {
-                auto json = api::to_json(c.key);
-                json["key"] = c.value;
-                if (c.rolled_from) json["rolled_from"] = api::to_json(*c.rolled_from);
-                return json;
-            };
+            const auto created_json = [](const keys::created_key& c) { return api::to_json(c); };
             if (domains_set->parsed()) return ops.print(k.put_domain(domain, plan, cli_actor), domain_json);
             if (domains_list->parsed()) {
                 return ops.print(k.list_domains(), [&](const auto& all) {
@@ -275,12 +270,7 @@ int run_cli(int argc, char** argv) {
                 return ops.print(ops.controls().set_allowed_ips(key_id, *ips, cli_actor), key_json);
             }
             if (keys_list->parsed()) {
-                return ops.print(k.list_keys(domain), [](const keys::key_listing& l) {
-                    auto json = api::to_json(l.domain);
-                    json["keys"] = nlohmann::json::array();
-                    for (const auto& key : l.keys) json["keys"].push_back(api::to_json(key));
-                    return json;
-                });
+                return ops.print(k.list_keys(domain), [](const keys::key_listing& l) { return api::to_json(l); });
             }
             if (keys_revoke->parsed()) return ops.print(k.revoke_key(key_id, cli_actor), key_json);
             if (keys_restore->parsed()) return ops.print(k.restore_key(key_id, cli_actor), key_json);

@@ -7,7 +7,9 @@
 
 #include <boost/beast/ssl.hpp>
 
+#include "cc/http/access_log.hpp"
 #include "cc/http/framing.hpp"
+#include "cc/http/linger_close.hpp"
 #include "cc/http/request_id.hpp"
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
@@ -47,83 +49,6 @@ std::size_t header_bytes(const http::request_parser<http::string_body>::value_ty
     for (const auto& field : req) n += field.name_string().size() + field.value().size() + 4;
     return n;
 }
-
-/// @brief The error code and failing field names of an error answer, read from the body
-/// every error shares (`{"error":{"code":"...",...,"details":[{"field":"..."}]}}`), so an
-/// answer built far from the connection still logs why it failed. Values are never read.
-struct logged_error {
-    std::string code;
-    std::vector<std::string> fields;
-};
-
-logged_error error_of(const response& res) {
-    logged_error out;
-    const std::string_view body = res.body();
-    constexpr std::string_view code_key = "{\"error\":{\"code\":\"";
-    if (!body.starts_with(code_key)) return out;
-    const auto code_end = body.find('"', code_key.size());
-    if (code_end == std::string_view::npos) return out;
-    out.code = body.substr(code_key.size(), code_end - code_key.size());
-    constexpr std::string_view field_key = "{\"field\":\"";
-    // Field names are JSON strings written by the service itself (no escaped quotes).
-    for (auto at = body.find(field_key); at != std::string_view::npos && out.fields.size() < 32;
-         at = body.find(field_key, at + 1)) {
-        const auto start = at + field_key.size();
-        const auto end = body.find('"', start);
-        if (end == std::string_view::npos) break;
-        out.fields.emplace_back(body.substr(start, end - start));
-    }
-    return out;
-}
-
-void log_access(const request_context& ctx, const response& res, std::string_view method, double seconds) {
-    auto& m = ops::global_metrics();
-    const auto status = std::to_string(res.result_int());
-    // Label values stay bounded: a method the client made up is counted as "other".
-    const bool known_method = http::string_to_verb(beast::string_view(method.data(), method.size())) != http::verb::unknown;
-    m.http_requests.inc({ctx.route, known_method ? std::string(method) : std::string("other"), status});
-    m.http_duration.observe({ctx.route}, seconds);
-    const auto level = res.result_int() >= 500 ? spdlog::level::warn : spdlog::level::info;
-    if (!ops::should_log(level)) return;
-    nlohmann::json fields = {{"request_id", ctx.request_id},
-                             {"method", method},
-                             {"route", ctx.route},
-                             {"status", res.result_int()},
-                             {"latency_ms", seconds * 1000.0},
-                             {"client_ip", ctx.client_ip}};
-    if (!ctx.log_domain.empty()) fields["domain"] = ctx.log_domain;
-    if (!ctx.log_key_prefix.empty()) fields["key_prefix"] = ctx.log_key_prefix;
-    if (!ctx.log_error.empty()) {
-        fields["error"] = ctx.log_error;
-    } else if (res.result_int() >= 400) {
-        auto error = error_of(res);
-        if (!error.code.empty()) fields["error"] = std::move(error.code);
-        if (!error.fields.empty()) fields["error_fields"] = std::move(error.fields);
-    }
-    ops::log(level, "request", fields);
-}
-
-/// @brief After a response that ends the connection: stop sending, then read and drop
-/// what the client still sends for a moment, so our answer is not lost to a reset.
-template <typename Stream>
-net::awaitable<void> linger_close(Stream& stream) {
-    beast::error_code ec;
-    auto& tcp_layer = beast::get_lowest_layer(stream);
-    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-        tcp_layer.expires_after(seconds(2));
-        co_await stream.async_shutdown(redirect_error(use_awaitable, ec));
-        ec = {};
-    }
-    tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
-    tcp_layer.expires_after(seconds(2));
-    std::array<char, 16 * 1024> sink;
-    std::size_t drained = 0;
-    while (!ec && drained < (64u << 20)) {
-        drained += co_await tcp_layer.async_read_some(net::buffer(sink), redirect_error(use_awaitable, ec));
-    }
-    tcp_layer.socket().close(ec);
-}
-
 
 /// @brief What one connection may buffer besides a request's body: its header block, one
 /// chunk-size line, and what a client pipelines meanwhile. A fixed bound, so no client can
@@ -289,14 +214,14 @@ bool client_gone(const beast::error_code& ec) {
 /// @brief The request loop over a plain or TLS stream.
 template <typename Stream>
 net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, const connection_env& env,
-                                    connection_slot& slot) {
+                                    connection_slot& slot, steady_clock::time_point header_deadline) {
     auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::error_code ec;
     beast::flat_buffer buffer(buffer_limit(env.options));
     // A new connection gets the header timeout once, from its start (TLS handshake
     // included) to the end of its first request's header: a late first byte does not
     // buy a slow client a second period.
-    auto first_deadline = std::optional<steady_clock::time_point>(steady_clock::now() + milliseconds(env.options.header_timeout_ms));
+    auto first_deadline = std::optional<steady_clock::time_point>(header_deadline);
     bool close_after = false;
 
     while (!close_after) {
@@ -461,19 +386,21 @@ net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, st
     beast::error_code ec;
     const auto endpoint = socket.remote_endpoint(ec);
     const std::string peer = ec ? std::string("unknown") : endpoint.address().to_string();
+    // One header timeout from the connection's start: handshake and first request's header share it.
+    const auto header_deadline = steady_clock::now() + milliseconds(env.options.header_timeout_ms);
     if (tls) {
         beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
         slot->stream = &beast::get_lowest_layer(stream);
         // The handshake counts against the header timeout: a slow one is a slow client.
-        beast::get_lowest_layer(stream).expires_after(milliseconds(env.options.header_timeout_ms));
+        beast::get_lowest_layer(stream).expires_at(header_deadline);
         co_await stream.async_handshake(ssl::stream_base::server, redirect_error(use_awaitable, ec));
-        if (!ec) co_await serve_requests(stream, peer, env, *slot);
+        if (!ec) co_await serve_requests(stream, peer, env, *slot, header_deadline);
         slot->stream = nullptr;
         beast::get_lowest_layer(stream).socket().close(ec);
     } else {
         beast::tcp_stream stream(std::move(socket));
         slot->stream = &stream;
-        co_await serve_requests(stream, peer, env, *slot);
+        co_await serve_requests(stream, peer, env, *slot, header_deadline);
         slot->stream = nullptr;
         stream.socket().close(ec);
     }

@@ -8,6 +8,8 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/string.hpp>
 
+#include "cc/util/text.hpp"
+
 namespace cc::web {
 namespace {
 
@@ -21,11 +23,7 @@ bool is_tchar(unsigned char c) noexcept {
     return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
-std::string_view trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+std::string_view trim_ows(std::string_view s) noexcept { return util::trim(s, util::ows); }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
     return boost::beast::iequals(boost::beast::string_view(a.data(), a.size()), boost::beast::string_view(b.data(), b.size()));

@@ -8,8 +8,10 @@
 #include "cc/events/json_reader.hpp"
 #include "cc/intake/body_decoder.hpp"
 #include "cc/keys/domain_name.hpp"
+#include "cc/keys/rate_limit_policy.hpp"
 #include "cc/ops/metrics.hpp"
 #include "cc/util/crypto.hpp"
+#include "cc/util/text.hpp"
 
 namespace cc::intake {
 namespace {
@@ -25,13 +27,7 @@ failure unavailable() {
     return {util::error_code::unavailable, "Storage is unavailable or busy; nothing was stored. Retry shortly.", {}, 1};
 }
 
-std::string lower_trimmed(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    std::string out;
-    for (char c : text) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    return out;
-}
+std::string lower_trimmed(std::string_view text) { return util::ascii_lower(util::trim(text, util::ows)); }
 
 failure unsupported_media_type(bool form_allowed) {
     return {util::error_code::unsupported_media_type,
@@ -96,7 +92,7 @@ std::optional<std::string> media_kind(const std::string& content_type) {
 }
 
 intake_service::intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
-                               util::random_source& random, std::map<std::string, config::rate_limit> rate_limits,
+                               util::random_source& random, std::map<std::string, keys::rate_limit> rate_limits,
                                keys::key_controls* controls)
     : registry_(registry), writer_(writer), clock_(clock), random_(random), rate_limits_(std::move(rate_limits)),
       controls_(controls) {}
@@ -196,28 +192,16 @@ util::outcome<intake_service::authorized> intake_service::admit(inbound_call& ca
     auto found = std::move(call.identified);
     call.identified.reset();
     const auto now = clock_.now_ms();
-    const auto limit = rate_limits_.find(found->plan);
-    if (limit != rate_limits_.end()) {
-        util::millis retry_ms = 0;
-        bool allowed;
-        {
-            std::lock_guard lock(found->usage->mutex);
-            allowed = found->usage->bucket.try_take(limit->second.per_second, limit->second.burst, now, retry_ms);
-        }
-        if (!allowed) {
-            ops::global_metrics().rate_limited.inc({found->plan});
-            const int seconds = static_cast<int>(std::max<util::millis>(1, (retry_ms + 999) / 1000));
-            return failure{util::error_code::rate_limited, "Too many requests for this key; retry after " + std::to_string(seconds) + " s.", {}, seconds};
-        }
+    if (const auto seconds = rate_limits_.admit(found->plan, *found->usage, now)) {
+        ops::global_metrics().rate_limited.inc({found->plan});
+        return failure{util::error_code::rate_limited,
+                       "Too many requests for this key; retry after " + std::to_string(*seconds) + " s.", {}, *seconds};
     }
     return authorized{std::move(*found), now};
 }
 
 void intake_service::charge_events(const authorized& who, std::size_t count) {
-    const auto limit = rate_limits_.find(who.key.plan);
-    if (limit == rate_limits_.end() || count == 0) return;
-    std::lock_guard lock(who.key.usage->mutex);
-    who.key.usage->bucket.charge(static_cast<double>(count));
+    rate_limits_.charge(who.key.plan, *who.key.usage, count);
 }
 
 void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {

@@ -18,6 +18,8 @@
 #include "cc/storage/sqlite/sqlite_storage.hpp"
 #include "cc/util/crypto.hpp"
 
+#include "support/lcg_random.hpp"
+#include "support/database.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace cc;
@@ -28,31 +30,13 @@ namespace {
 
 using cc::testing::temp_dir;
 
-/// Deterministic bytes (a 64-bit LCG). Not thread-safe: single-threaded tests only.
-class lcg_random final : public util::random_source {
-public:
-    explicit lcg_random(std::uint64_t seed) : state_(seed) {}
-    void fill(unsigned char* out, std::size_t size) override {
-        for (std::size_t i = 0; i < size; ++i) {
-            state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
-            out[i] = static_cast<unsigned char>(state_ >> 56);
-        }
-    }
-
-private:
-    std::uint64_t state_;
-};
+using cc::testing::lcg_random;
 
 constexpr util::millis start_ms = 1'750'000'000'000;
 constexpr util::millis second = 1000;
 constexpr util::millis day = 86'400'000;
 
-storage::sqlite::connection_options options_for(const std::string& path) {
-    storage::sqlite::connection_options o;
-    o.path = path;
-    o.synchronous = "normal";
-    return o;
-}
+using cc::testing::options_for;
 
 std::vector<std::string> fields(const util::failure& f) {
     std::vector<std::string> out;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cc/config/config.hpp"
+#include "cc/keys/rate_limit_policy.hpp"
 #include "cc/intake/event_writer.hpp"
 #include "cc/keys/key_controls.hpp"
 #include "cc/keys/key_registry.hpp"
@@ -68,7 +68,7 @@ using reply = std::function<void(util::outcome<T>)>;
 class intake_service {
 public:
     intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
-                   util::random_source& random, std::map<std::string, config::rate_limit> rate_limits,
+                   util::random_source& random, std::map<std::string, keys::rate_limit> rate_limits,
                    keys::key_controls* controls = nullptr);
 
     /// @brief A check run before every authentication: while it answers false (the key
@@ -112,7 +112,7 @@ private:
     event_writer& writer_;
     const util::clock& clock_;
     util::random_source& random_;
-    std::map<std::string, config::rate_limit> rate_limits_;
+    keys::rate_limit_policy rate_limits_;
     keys::key_controls* controls_;
     std::function<bool()> index_fresh_;
 };

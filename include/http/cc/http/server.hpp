@@ -3,23 +3,11 @@
 #include <string>
 #include <vector>
 
+#include "cc/http/server_options.hpp"
+
 namespace cc::web {
 
 class router;
-
-/// @brief Limits and timeouts of the HTTP server.
-struct server_options {
-    int threads = 1;
-    int header_timeout_ms = 10'000;
-    int body_timeout_ms = 30'000;
-    int idle_timeout_ms = 60'000;
-    int max_connections = 10'000;
-    int max_header_bytes = 16 * 1024;
-    int shutdown_grace_ms = 10'000;
-    std::vector<std::string> trusted_proxies;  ///< peers whose X-Forwarded-For is believed
-    std::string tls_cert_file;                 ///< with tls_key_file: serve HTTPS only
-    std::string tls_key_file;
-};
 
 /// @brief The HTTP/1.1 server: worker threads running one io_context, a coroutine
 /// per connection on its own strand, graceful draining. Never throws from the

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cc/http/message.hpp"
+#include "cc/util/percent_decode.hpp"
 
 namespace cc::web {
 
@@ -56,6 +57,6 @@ std::pair<std::string_view, std::string_view> split_target(std::string_view targ
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
 /// @brief Percent-decodes a URL component; nullopt on a bad escape. `plus_is_space` for queries.
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
+using util::percent_decode;
 
 }  // namespace cc::web

@@ -5,28 +5,22 @@
 #include <string>
 #include <vector>
 
+#include "cc/http/server_options.hpp"
+#include "cc/keys/rate_limiter.hpp"
+
 namespace cc::config {
 
-/// @brief Requests per second and burst of one plan's per-key token bucket.
-struct rate_limit {
-    double per_second = 0;
-    double burst = 0;
-};
+using keys::rate_limit;
 
 /// @brief The whole configuration, parsed and checked once at start-up.
 /// Defaults are the embedded defaults: SQLite under data/, listening on 127.0.0.1:8080.
-struct settings {
+/// The HTTP server's limits and timeouts are web::http_limits, with their defaults.
+struct settings : web::http_limits {
     std::string listen = "127.0.0.1:8080";
     std::string database = "data/cc-inbound.db";
     std::string database_url;  ///< libpq connection string; when set, PostgreSQL replaces SQLite
     std::vector<std::string> admin_tokens;
     int threads = 0;  ///< 0: the number of cores
-    int header_timeout_ms = 10'000;
-    int body_timeout_ms = 30'000;
-    int idle_timeout_ms = 60'000;
-    int max_connections = 10'000;
-    int max_header_bytes = 16 * 1024;
-    int shutdown_grace_ms = 10'000;
     std::vector<std::string> cors_origins;
     std::map<std::string, rate_limit> rate_limits = {
         {"pulse", {2'000, 4'000}},

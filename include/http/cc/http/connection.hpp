@@ -9,7 +9,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include "cc/http/router.hpp"
-#include "cc/http/server.hpp"
+#include "cc/http/server_options.hpp"
 
 namespace cc::web {
 

@@ -3,6 +3,12 @@
 
 namespace cc::keys {
 
+/// @brief Requests per second and burst of one plan's per-key token bucket.
+struct rate_limit {
+    double per_second = 0;
+    double burst = 0;
+};
+
 /// @brief A token bucket: `burst` tokens, refilled at `per_second`. Not thread-safe:
 /// its owner locks it.
 class token_bucket {
