@@ -212,7 +212,7 @@ int run_cli(int argc, char** argv) {
                 return 2;
             }
             if (!database_exists(settings.database, "backup")) return 1;
-            storage::sqlite::sqlite_storage store({settings.database, settings.busy_timeout_ms, settings.sqlite_synchronous, false});
+            storage::sqlite::sqlite_storage store(sqlite_options(settings));
             // O_EXCL | O_NOFOLLOW: the file is ours, new, and not a link planted to
             // redirect the copy elsewhere; SQLite then writes into the empty file.
             std::string error;
