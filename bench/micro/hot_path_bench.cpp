@@ -214,7 +214,7 @@ BENCHMARK(BM_ParseAndValidateBatch100);
 // ------------------------------------------------------------------ responses
 
 void BM_ErrorResponse401(benchmark::State& state) {
-    const util::failure failure{"invalid_api_key", "The API key is not valid.", {}};
+    const util::failure failure{util::error_code::invalid_api_key, "The API key is not valid.", {}};
     const std::string request_id = "req_0123456789abcdefABCDEF";
     for (auto _ : state) benchmark::DoNotOptimize(web::error_response(request_id, 11, failure));
 }
@@ -230,7 +230,7 @@ void BM_ErrorResponseValidation(benchmark::State& state) {
 BENCHMARK(BM_ErrorResponseValidation);
 
 void BM_StatusFor(benchmark::State& state) {
-    const std::string code = "invalid_api_key";
+    const auto code = util::error_code::invalid_api_key;
     for (auto _ : state) benchmark::DoNotOptimize(web::status_for(code));
 }
 BENCHMARK(BM_StatusFor);

@@ -41,7 +41,7 @@ std::string query_of(const web::request_context& ctx) {
 /// @brief A query string's parameters, percent-decoded, in order.
 struct query_params {
     std::map<std::string, std::string, std::less<>> values;
-    std::vector<events::field_problem> problems;  ///< malformed, repeated or unknown names
+    std::vector<util::field_problem> problems;  ///< malformed, repeated or unknown names
 
     const std::string* get(std::string_view name) const {
         const auto it = values.find(name);
@@ -85,7 +85,7 @@ bool parse_int(const std::string& text, std::int64_t& out) {
 }
 
 /// @brief `limit`: a whole number from 1 to `max`, else `fallback` when absent.
-int limit_of(const query_params& q, int fallback, int max, std::vector<events::field_problem>& problems) {
+int limit_of(const query_params& q, int fallback, int max, std::vector<util::field_problem>& problems) {
     const auto* text = q.get("limit");
     if (!text) return fallback;
     std::int64_t n = 0;
@@ -97,7 +97,7 @@ int limit_of(const query_params& q, int fallback, int max, std::vector<events::f
 }
 
 /// @brief A domain named in the query: required or optional, lower-cased, checked.
-std::optional<std::string> domain_of(const query_params& q, bool required, std::vector<events::field_problem>& problems) {
+std::optional<std::string> domain_of(const query_params& q, bool required, std::vector<util::field_problem>& problems) {
     const auto* text = q.get("domain");
     if (!text || text->empty()) {
         if (required) problems.push_back({"domain", "the domain query parameter is required"});
@@ -109,7 +109,7 @@ std::optional<std::string> domain_of(const query_params& q, bool required, std::
 }
 
 /// @brief Fills `limit` and the `before` cursor of a newest-first listing.
-void page_of(const query_params& q, storage::listing_query& out, std::vector<events::field_problem>& problems) {
+void page_of(const query_params& q, storage::listing_query& out, std::vector<util::field_problem>& problems) {
     out.limit = limit_of(q, 50, 500, problems);
     if (const auto* before = q.get("before")) {
         std::int64_t n = 0;
@@ -127,7 +127,7 @@ bool is_key_id(const std::string& text) {
 }
 
 /// @brief The event filters of GET /admin/events, each checked like the event's own field.
-void event_filters_of(const query_params& q, storage::listing_query& out, std::vector<events::field_problem>& problems) {
+void event_filters_of(const query_params& q, storage::listing_query& out, std::vector<util::field_problem>& problems) {
     if (const auto* key_id = q.get("key_id")) {
         if (!is_key_id(*key_id)) problems.push_back({"key_id", "must be a key id (key_ and letters or digits)"});
         else out.key_id = *key_id;
@@ -170,16 +170,11 @@ web::response json_text_response(std::string body) {
     return res;
 }
 
-web::response invalid(const web::request_context& ctx, std::vector<events::field_problem> problems) {
+web::response invalid(const web::request_context& ctx, std::vector<util::field_problem> problems) {
     return web::error_response(ctx, util::validation_failure(std::move(problems)));
 }
 
-nlohmann::json created_json(const keys::created_key& created) {
-    auto json = to_json(created.key);
-    json["key"] = created.value;  // the only time the full key is shown
-    if (created.rolled_from) json["rolled_from"] = to_json(*created.rolled_from);
-    return json;
-}
+nlohmann::json created_json(const keys::created_key& created) { return to_json(created); }
 
 }  // namespace
 
@@ -226,7 +221,7 @@ void admin_api::add(web::router& routes, verb method, const std::string& pattern
             single ? auth_.authenticate(std::string_view(authorization.data(), authorization.size())) : std::nullopt;
         if (!token_id) {
             auto res = web::error_response(
-                ctx, {"unauthorized",
+                ctx, {util::error_code::unauthorized,
                       auth_.enabled() ? "A valid admin bearer token is required."
                                       : "The admin API is disabled: no admin token is configured (set CC_ADMIN_TOKEN).",
                       {}});
@@ -243,10 +238,10 @@ void admin_api::add(web::router& routes, verb method, const std::string& pattern
                 res = h(ctx, who);
             } catch (const storage::storage_error& e) {
                 ops::log(spdlog::level::err, "admin storage error", {{"request_id", ctx.request_id}, {"error", e.what()}});
-                res = web::error_response(ctx, {"unavailable", "Storage is unavailable; nothing was changed. Retry shortly.", {}, 1});
+                res = web::error_response(ctx, {util::error_code::unavailable, "Storage is unavailable; nothing was changed. Retry shortly.", {}, 1});
             } catch (const std::exception& e) {
                 ops::log(spdlog::level::err, "admin handler failed", {{"request_id", ctx.request_id}, {"error", e.what()}});
-                res = web::error_response(ctx, {"internal_error", "An unexpected error occurred.", {}});
+                res = web::error_response(ctx, {util::error_code::internal_error, "An unexpected error occurred.", {}});
             }
             apply_cors(ctx, res);
             done(std::move(res));
@@ -258,7 +253,7 @@ void admin_api::add_preflight(web::router& routes, const std::string& pattern) {
     routes.add(verb::options, pattern, admin_body_limit, [this, pattern](web::request_context& ctx, web::responder done) {
         const auto origin = ctx.req[web::bhttp::field::origin];
         if (!origin.empty() && !origin_allowed(std::string_view(origin.data(), origin.size()))) {
-            auto res = web::error_response(ctx, {"origin_not_allowed", "This origin may not call the admin API.", {}});
+            auto res = web::error_response(ctx, {util::error_code::origin_not_allowed, "This origin may not call the admin API.", {}});
             res.set(web::bhttp::field::vary, "Origin");
             return done(std::move(res));
         }
@@ -315,7 +310,7 @@ web::response admin_api::put_domain(web::request_context& ctx, const keys::actor
     ctx.log_domain = ctx.param("domain");
     const auto body = read_object(ctx.req, {"plan"});
     if (!body.ok()) return web::error_response(ctx, body.error());
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     const auto plan = string_field(body.value(), "plan", true, problems);
     if (!problems.empty()) return invalid(ctx, std::move(problems));
     return respond(ctx, keys_.put_domain(ctx.param("domain"), *plan, who), status::ok,
@@ -324,7 +319,7 @@ web::response admin_api::put_domain(web::request_context& ctx, const keys::actor
 
 web::response admin_api::list_domains(web::request_context& ctx) {
     const auto q = params_of(ctx, {"limit", "after"});
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     const int limit = limit_of(q, 100, 500, problems);
     std::string after;
     if (const auto* text = q.get("after")) {
@@ -354,7 +349,7 @@ web::response admin_api::delete_domain(web::request_context& ctx, const keys::ac
 web::response admin_api::create_key(web::request_context& ctx, const keys::actor& who) {
     const auto body = read_object(ctx.req, {"domain", "name", "expires_at", "allowed_ips"});
     if (!body.ok()) return web::error_response(ctx, body.error());
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     const auto domain = string_field(body.value(), "domain", true, problems);
     const auto name = string_field(body.value(), "name", true, problems);
     const auto expires_text = string_field(body.value(), "expires_at", false, problems);
@@ -371,18 +366,11 @@ web::response admin_api::create_key(web::request_context& ctx, const keys::actor
 }
 
 web::response admin_api::list_keys(web::request_context& ctx) {
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     const auto domain = domain_of(params_of(ctx, {"domain"}), true, problems);
     if (!problems.empty()) return invalid(ctx, std::move(problems));
     ctx.log_domain = *domain;
-    return respond(ctx, keys_.list_keys(*domain), status::ok, [](const keys::key_listing& listing) {
-        auto json = to_json(listing.domain);
-        json.erase("created_at");
-        nlohmann::json keys = nlohmann::json::array();
-        for (const auto& k : listing.keys) keys.push_back(to_json(k));
-        json["keys"] = std::move(keys);
-        return json;
-    });
+    return respond(ctx, keys_.list_keys(*domain), status::ok, [](const keys::key_listing& listing) { return to_json(listing); });
 }
 
 web::response admin_api::get_key(web::request_context& ctx) {
@@ -392,13 +380,13 @@ web::response admin_api::get_key(web::request_context& ctx) {
 web::response admin_api::rename_key(web::request_context& ctx, const keys::actor& who) {
     const auto body = read_object(ctx.req, {"name", "allowed_ips"});
     if (!body.ok()) return web::error_response(ctx, body.error());
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     const bool has_ips = body.value().contains("allowed_ips");
     const auto name = string_field(body.value(), "name", !has_ips, problems);
     const auto allowed_ips = allowed_ips_field(body.value(), problems);
     if (!problems.empty()) return invalid(ctx, std::move(problems));
     if (allowed_ips) {
-        if (!controls_) return web::error_response(ctx, {"internal_error", "Key controls are not available.", {}});
+        if (!controls_) return web::error_response(ctx, {util::error_code::internal_error, "Key controls are not available.", {}});
         // Both checked above, so a bad name cannot leave the IPs changed (or the other way round).
         if (name) {
             const auto renamed = keys_.rename_key(ctx.param("id"), *name, who);
@@ -432,7 +420,7 @@ std::optional<web::response> admin_api::check_domain(web::request_context& ctx, 
 
 web::response admin_api::list_events(web::request_context& ctx) {
     const auto q = params_of(ctx, {"domain", "limit", "before", "key_id", "event", "event_id", "since", "until"});
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     storage::listing_query query;
     query.domain = domain_of(q, true, problems);
     page_of(q, query, problems);
@@ -450,7 +438,7 @@ web::response admin_api::list_events(web::request_context& ctx) {
 }
 
 web::response admin_api::get_event(web::request_context& ctx) {
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     storage::listing_query query;
     query.domain = domain_of(params_of(ctx, {"domain"}), true, problems);
     if (!problems.empty()) return invalid(ctx, std::move(problems));
@@ -459,14 +447,14 @@ web::response admin_api::get_event(web::request_context& ctx) {
     query.limit = 1;
     const auto page = store_.list_events(query);
     if (page.items.empty()) {
-        return web::error_response(ctx, {"event_not_found", "Domain '" + *query.domain + "' has no stored event with this event_id.", {}});
+        return web::error_response(ctx, {util::error_code::event_not_found, "Domain '" + *query.domain + "' has no stored event with this event_id.", {}});
     }
     return json_text_response(event_json_text(page.items.front()));
 }
 
 web::response admin_api::list_audit(web::request_context& ctx) {
     const auto q = params_of(ctx, {"domain", "limit", "before"});
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     storage::listing_query query;
     query.domain = domain_of(q, false, problems);
     page_of(q, query, problems);

@@ -22,7 +22,7 @@ std::string query_of(const web::request_context& ctx) {
 
 /// @brief Problems for query parameters outside `known` (every admin parameter is checked).
 void unknown_parameters(const std::string& query, std::initializer_list<std::string_view> known,
-                        std::vector<events::field_problem>& problems) {
+                        std::vector<util::field_problem>& problems) {
     std::string_view rest(query);
     while (!rest.empty()) {
         const auto amp = rest.find('&');
@@ -64,7 +64,7 @@ nlohmann::json to_json(const storage::rejection_record& r) {
 }  // namespace
 
 std::optional<std::vector<std::string>> allowed_ips_field(const nlohmann::json& body,
-                                                          std::vector<events::field_problem>& problems) {
+                                                          std::vector<util::field_problem>& problems) {
     const auto it = body.find("allowed_ips");
     if (it == body.end()) return std::nullopt;
     if (it->is_null()) return std::vector<std::string>{};
@@ -101,7 +101,7 @@ void admin_api::register_control_routes(web::router& routes) {
 
 web::response admin_api::key_usage(web::request_context& ctx) {
     const auto query = query_of(ctx);
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     unknown_parameters(query, {"hours"}, problems);
     std::int64_t hours = 48;
     if (const auto text = web::query_param(query, "hours")) {
@@ -140,7 +140,7 @@ web::response admin_api::key_usage(web::request_context& ctx) {
 
 web::response admin_api::list_rejections(web::request_context& ctx) {
     const auto query = query_of(ctx);
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     unknown_parameters(query, {"domain", "limit", "before", "request_id"}, problems);
     storage::listing_query q;
     std::optional<std::string> request_id = web::query_param(query, "request_id");

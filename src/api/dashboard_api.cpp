@@ -48,7 +48,7 @@ web::response dashboard_response(const web::request& req, std::string_view name,
     const auto* asset = find_asset(name);
     if (!asset) {
         auto res = web::error_response(request_id, req.version(),
-                                       {"not_found", "The dashboard has no file named " + std::string(name) + ".", {}});
+                                       {util::error_code::not_found, "The dashboard has no file named " + std::string(name) + ".", {}});
         set_security_headers(res);
         return res;
     }

@@ -12,13 +12,14 @@ std::string header(const web::request& req, web::bhttp::field f) {
     return std::string(v.data(), v.size());
 }
 
-nlohmann::json failure_json(const util::failure& f) {
-    nlohmann::json error = {{"code", f.code}, {"message", f.message}};
-    if (!f.details.empty()) {
-        auto& details = error["details"] = nlohmann::json::array();
-        for (const auto& d : f.details) details.push_back({{"field", d.field}, {"problem", d.problem}});
+/// @brief A receipt's status as the contract spells it.
+std::string_view status_text(intake::receipt_status s) {
+    switch (s) {
+        case intake::receipt_status::accepted: return "accepted";
+        case intake::receipt_status::duplicate: return "duplicate";
+        case intake::receipt_status::rejected: return "rejected";
     }
-    return error;
+    return "rejected";
 }
 
 }  // namespace
@@ -88,8 +89,8 @@ void inbound_api::register_routes(web::router& routes) {
                    intake_.receive_one(call_of(ctx), [done, request_id, version](util::outcome<intake::event_receipt> r) {
                        if (!r.ok()) return done(web::error_response(request_id, version, r.error()));
                        const auto& receipt = r.value();
-                       done(web::json_response(receipt.status == "accepted" ? status::accepted : status::ok,
-                                               {{"status", receipt.status}, {"event_id", receipt.event_id}}, version));
+                       done(web::json_response(receipt.status == intake::receipt_status::accepted ? status::accepted : status::ok,
+                                               {{"status", status_text(receipt.status)}, {"event_id", receipt.event_id}}, version));
                    });
                },
                check);
@@ -102,9 +103,9 @@ void inbound_api::register_routes(web::router& routes) {
                        const auto& receipt = r.value();
                        nlohmann::json results = nlohmann::json::array();
                        for (const auto& item : receipt.results) {
-                           nlohmann::json entry = {{"index", item.index}, {"status", item.status}};
+                           nlohmann::json entry = {{"index", item.index}, {"status", status_text(item.status)}};
                            if (item.event_id) entry["event_id"] = *item.event_id;
-                           if (item.error) entry["error"] = failure_json(*item.error);
+                           if (item.error) entry["error"] = web::error_json(*item.error);
                            results.push_back(std::move(entry));
                        }
                        done(web::json_response(status::ok,

@@ -15,13 +15,13 @@ util::outcome<nlohmann::json> read_object(const web::request& req, std::initiali
     }
     const auto type = req[web::bhttp::field::content_type];
     if (!type.empty() && type.substr(0, 16) != "application/json") {
-        return util::failure{"unsupported_media_type", "Send Content-Type: application/json.", {}};
+        return util::failure{util::error_code::unsupported_media_type, "Send Content-Type: application/json.", {}};
     }
     std::string error;
     auto doc = events::read_json(body, error);
-    if (!doc) return util::failure{"invalid_json", error, {}};
+    if (!doc) return util::failure{util::error_code::invalid_json, error, {}};
     if (!doc->root.is_object()) return util::validation_failure({{"(body)", "must be a JSON object"}});
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     for (const auto& [name, value] : doc->root.items()) {
         if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
             problems.push_back({name, "is not a known field"});
@@ -32,7 +32,7 @@ util::outcome<nlohmann::json> read_object(const web::request& req, std::initiali
 }
 
 std::optional<std::string> string_field(const nlohmann::json& body, const char* name, bool required,
-                                        std::vector<events::field_problem>& problems) {
+                                        std::vector<util::field_problem>& problems) {
     const auto it = body.find(name);
     if (it == body.end() || it->is_null()) {
         if (required) problems.push_back({name, "is required"});

@@ -17,7 +17,7 @@ std::string header(const web::request& req, std::string_view name) {
 }
 
 util::failure invalid_signature(std::string message) {
-    return {"invalid_signature", std::move(message), {}};
+    return {util::error_code::invalid_signature, std::move(message), {}};
 }
 
 }  // namespace
@@ -54,7 +54,7 @@ void leak_api::register_routes(web::router& routes) {
                 res = handle(ctx);
             } catch (const storage::storage_error& e) {
                 ops::log(spdlog::level::err, "leak report storage error", {{"request_id", ctx.request_id}, {"error", e.what()}});
-                res = web::error_response(ctx, {"unavailable", "Storage is unavailable; retry the report shortly.", {}, 1});
+                res = web::error_response(ctx, {util::error_code::unavailable, "Storage is unavailable; retry the report shortly.", {}, 1});
             }
             done(std::move(res));
         });
@@ -82,7 +82,7 @@ web::response leak_api::handle(web::request_context& ctx) {
 
     std::string error;
     const auto doc = events::read_json(ctx.req.body(), error);
-    if (!doc) return web::error_response(ctx, {"invalid_json", "The body is not valid JSON: " + error, {}});
+    if (!doc) return web::error_response(ctx, {util::error_code::invalid_json, "The body is not valid JSON: " + error, {}});
     const auto& alerts = doc->root;
     if (!alerts.is_array()) {
         return web::error_response(ctx, util::validation_failure({{"(body)", "must be a JSON array of alerts"}}));
@@ -91,7 +91,7 @@ web::response leak_api::handle(web::request_context& ctx) {
         return web::error_response(
             ctx, util::validation_failure({{"(body)", "must hold at most " + std::to_string(max_tokens) + " alerts"}}));
     }
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     for (std::size_t i = 0; i < alerts.size(); ++i) {
         const auto& a = alerts[i];
         const auto where = "[" + std::to_string(i) + "]";

@@ -26,13 +26,13 @@ void ops_api::register_health(web::router& routes) {
         if (report.ready()) return done(web::json_response(status::ok, {{"status", "ready"}}));
         // The error shape of every error; `details` names each failed check and its problem.
         std::string message = "Not ready:";
-        std::vector<events::field_problem> details;
+        std::vector<util::field_problem> details;
         for (const auto& c : report.failed()) {
             message += (details.empty() ? " " : "; ") + c.name + " (" + c.problem + ")";
             details.push_back({c.name, c.problem});
         }
         ctx.log_error = "unavailable";
-        done(web::error_response(ctx, {"unavailable", message + ".", std::move(details), 1}));
+        done(web::error_response(ctx, {util::error_code::unavailable, message + ".", std::move(details), 1}));
     });
 }
 

@@ -42,6 +42,22 @@ nlohmann::json to_json(const keys::key_view& view) {
             {"exposed_origin", text_or_null(k.exposed_origin)}};
 }
 
+nlohmann::json to_json(const keys::created_key& created) {
+    auto json = to_json(created.key);
+    json["key"] = created.value;  // the only time the full key is shown
+    if (created.rolled_from) json["rolled_from"] = to_json(*created.rolled_from);
+    return json;
+}
+
+nlohmann::json to_json(const keys::key_listing& listing) {
+    auto json = to_json(listing.domain);
+    json.erase("created_at");
+    nlohmann::json keys = nlohmann::json::array();
+    for (const auto& k : listing.keys) keys.push_back(to_json(k));
+    json["keys"] = std::move(keys);
+    return json;
+}
+
 bool is_json_number(std::string_view text) {
     std::size_t i = 0;
     const auto digits = [&] {

@@ -34,8 +34,13 @@ namespace cc::app {
 namespace {
 
 web::server_options server_options(const config::settings& s) {
-    return {s.threads,         s.header_timeout_ms, s.body_timeout_ms,   s.idle_timeout_ms, s.max_connections,
-            s.max_header_bytes, s.shutdown_grace_ms, s.trusted_proxies, s.tls_cert_file,   s.tls_key_file};
+    web::server_options options;
+    static_cast<web::http_limits&>(options) = s;
+    options.threads = s.threads;
+    options.trusted_proxies = s.trusted_proxies;
+    options.tls_cert_file = s.tls_cert_file;
+    options.tls_key_file = s.tls_key_file;
+    return options;
 }
 
 /// @brief Blocks SIGTERM and SIGINT in every thread started after it, so that one
@@ -110,8 +115,7 @@ int serve(config::settings& settings) {
     intake::event_writer writer(store, static_cast<std::size_t>(settings.commit_max_events),
                                 static_cast<std::size_t>(settings.writer_queue_capacity),
                                 static_cast<std::size_t>(settings.writer_queue_max_bytes));
-    keys::key_controls controls(store, registry, clock,
-                                [](const std::string& code) { return static_cast<int>(web::status_for(code)); });
+    keys::key_controls controls(store, registry, clock);
     intake::intake_service intake(registry, writer, clock, util::system_random(), settings.rate_limits, &controls);
     if (feed) intake.set_index_guard([&feed] { return feed->fresh(); });
     auth::admin_authenticator admin_auth(settings.admin_tokens);

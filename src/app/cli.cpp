@@ -41,7 +41,7 @@ public:
     static int print(const util::outcome<T>& result, Render render) {
         if (!result.ok()) {
             const auto& f = result.error();
-            std::cerr << "error: " << f.code << ": " << f.message << "\n";
+            std::cerr << "error: " << util::to_text(f.code) << ": " << f.message << "\n";
             for (const auto& d : f.details) std::cerr << "  " << d.field << ": " << d.problem << "\n";
             return 1;
         }
@@ -54,7 +54,7 @@ private:
     util::system_clock clock_;
     keys::key_registry registry_;
     keys::key_service keys_;
-    keys::key_controls controls_{*opened_.store, registry_, clock_, nullptr};
+    keys::key_controls controls_{*opened_.store, registry_, clock_};
 };
 
 /// @brief Normalizes `--allowed-ips` entries; prints the problems and returns nullopt when bad.
@@ -212,7 +212,7 @@ int run_cli(int argc, char** argv) {
                 return 2;
             }
             if (!database_exists(settings.database, "backup")) return 1;
-            storage::sqlite::sqlite_storage store({settings.database, settings.busy_timeout_ms, settings.sqlite_synchronous, false});
+            storage::sqlite::sqlite_storage store(sqlite_options(settings));
             // O_EXCL | O_NOFOLLOW: the file is ours, new, and not a link planted to
             // redirect the copy elsewhere; SQLite then writes into the empty file.
             std::string error;
@@ -242,12 +242,7 @@ int run_cli(int argc, char** argv) {
             auto& k = ops.keys();
             const auto domain_json = [](const auto& d) { return api::to_json(d); };
             const auto key_json = [](const auto& v) { return api::to_json(v); };
-            const auto created_json = [](const keys::created_key& c) {
-                auto json = api::to_json(c.key);
-                json["key"] = c.value;
-                if (c.rolled_from) json["rolled_from"] = api::to_json(*c.rolled_from);
-                return json;
-            };
+            const auto created_json = [](const keys::created_key& c) { return api::to_json(c); };
             if (domains_set->parsed()) return ops.print(k.put_domain(domain, plan, cli_actor), domain_json);
             if (domains_list->parsed()) {
                 return ops.print(k.list_domains(), [&](const auto& all) {
@@ -275,12 +270,7 @@ int run_cli(int argc, char** argv) {
                 return ops.print(ops.controls().set_allowed_ips(key_id, *ips, cli_actor), key_json);
             }
             if (keys_list->parsed()) {
-                return ops.print(k.list_keys(domain), [](const keys::key_listing& l) {
-                    auto json = api::to_json(l.domain);
-                    json["keys"] = nlohmann::json::array();
-                    for (const auto& key : l.keys) json["keys"].push_back(api::to_json(key));
-                    return json;
-                });
+                return ops.print(k.list_keys(domain), [](const keys::key_listing& l) { return api::to_json(l); });
             }
             if (keys_revoke->parsed()) return ops.print(k.revoke_key(key_id, cli_actor), key_json);
             if (keys_restore->parsed()) return ops.print(k.restore_key(key_id, cli_actor), key_json);

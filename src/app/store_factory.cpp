@@ -5,6 +5,10 @@
 
 namespace cc::app {
 
+storage::sqlite::connection_options sqlite_options(const config::settings& s) {
+    return {s.database, s.busy_timeout_ms, s.sqlite_synchronous, false};
+}
+
 opened_store open_store(const config::settings& s) {
     opened_store out;
     if (!s.database_url.empty()) {
@@ -15,8 +19,7 @@ opened_store open_store(const config::settings& s) {
         out.store = std::move(pg);
         return out;
     }
-    auto lite = std::make_unique<storage::sqlite::sqlite_storage>(
-        storage::sqlite::connection_options{s.database, s.busy_timeout_ms, s.sqlite_synchronous, false});
+    auto lite = std::make_unique<storage::sqlite::sqlite_storage>(sqlite_options(s));
     out.migrations = lite->migrations();
     out.description = s.database;
     out.backend = "sqlite";

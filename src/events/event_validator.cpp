@@ -11,6 +11,7 @@
 #include "cc/events/json_reader.hpp"
 #include "cc/util/crypto.hpp"
 #include "cc/util/rfc3339.hpp"
+#include "cc/util/text.hpp"
 
 namespace cc::events {
 
@@ -61,19 +62,7 @@ struct field {
     bool present() const noexcept { return kind != field_kind::absent; }
 };
 
-constexpr bool is_blank(char c) noexcept {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && is_blank(s.front())) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && is_blank(s.back())) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
+using util::trim;
 
 // Zapier sends unmapped fields as "", and many clients send null: both mean "not sent".
 field lookup(const json& object, std::string_view name) {
@@ -92,17 +81,11 @@ field lookup(const json& object, std::string_view name) {
 }
 
 // Code points, not bytes: the limits are what a user would count as characters.
-std::size_t utf8_length(std::string_view s) noexcept {
-    std::size_t n = 0;
-    for (char c : s) {
-        n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    }
-    return n;
-}
+using util::utf8_length;
 
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
-constexpr char to_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+constexpr char to_lower(char c) noexcept { return util::ascii_lower(c); }
 
 constexpr char to_upper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
 
@@ -119,13 +102,7 @@ bool is_hex_sha256(std::string_view s) noexcept {
     return true;
 }
 
-std::string lower_ascii(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        c = to_lower(c);
-    }
-    return out;
-}
+std::string lower_ascii(std::string_view s) { return util::ascii_lower(s); }
 
 class problem_list {
 public:

@@ -7,7 +7,9 @@
 
 #include <boost/beast/ssl.hpp>
 
+#include "cc/http/access_log.hpp"
 #include "cc/http/framing.hpp"
+#include "cc/http/linger_close.hpp"
 #include "cc/http/request_id.hpp"
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
@@ -48,83 +50,6 @@ std::size_t header_bytes(const http::request_parser<http::string_body>::value_ty
     return n;
 }
 
-/// @brief The error code and failing field names of an error answer, read from the body
-/// every error shares (`{"error":{"code":"...",...,"details":[{"field":"..."}]}}`), so an
-/// answer built far from the connection still logs why it failed. Values are never read.
-struct logged_error {
-    std::string code;
-    std::vector<std::string> fields;
-};
-
-logged_error error_of(const response& res) {
-    logged_error out;
-    const std::string_view body = res.body();
-    constexpr std::string_view code_key = "{\"error\":{\"code\":\"";
-    if (!body.starts_with(code_key)) return out;
-    const auto code_end = body.find('"', code_key.size());
-    if (code_end == std::string_view::npos) return out;
-    out.code = body.substr(code_key.size(), code_end - code_key.size());
-    constexpr std::string_view field_key = "{\"field\":\"";
-    // Field names are JSON strings written by the service itself (no escaped quotes).
-    for (auto at = body.find(field_key); at != std::string_view::npos && out.fields.size() < 32;
-         at = body.find(field_key, at + 1)) {
-        const auto start = at + field_key.size();
-        const auto end = body.find('"', start);
-        if (end == std::string_view::npos) break;
-        out.fields.emplace_back(body.substr(start, end - start));
-    }
-    return out;
-}
-
-void log_access(const request_context& ctx, const response& res, std::string_view method, double seconds) {
-    auto& m = ops::global_metrics();
-    const auto status = std::to_string(res.result_int());
-    // Label values stay bounded: a method the client made up is counted as "other".
-    const bool known_method = http::string_to_verb(beast::string_view(method.data(), method.size())) != http::verb::unknown;
-    m.http_requests.inc({ctx.route, known_method ? std::string(method) : std::string("other"), status});
-    m.http_duration.observe({ctx.route}, seconds);
-    const auto level = res.result_int() >= 500 ? spdlog::level::warn : spdlog::level::info;
-    if (!ops::should_log(level)) return;
-    nlohmann::json fields = {{"request_id", ctx.request_id},
-                             {"method", method},
-                             {"route", ctx.route},
-                             {"status", res.result_int()},
-                             {"latency_ms", seconds * 1000.0},
-                             {"client_ip", ctx.client_ip}};
-    if (!ctx.log_domain.empty()) fields["domain"] = ctx.log_domain;
-    if (!ctx.log_key_prefix.empty()) fields["key_prefix"] = ctx.log_key_prefix;
-    if (!ctx.log_error.empty()) {
-        fields["error"] = ctx.log_error;
-    } else if (res.result_int() >= 400) {
-        auto error = error_of(res);
-        if (!error.code.empty()) fields["error"] = std::move(error.code);
-        if (!error.fields.empty()) fields["error_fields"] = std::move(error.fields);
-    }
-    ops::log(level, "request", fields);
-}
-
-/// @brief After a response that ends the connection: stop sending, then read and drop
-/// what the client still sends for a moment, so our answer is not lost to a reset.
-template <typename Stream>
-net::awaitable<void> linger_close(Stream& stream) {
-    beast::error_code ec;
-    auto& tcp_layer = beast::get_lowest_layer(stream);
-    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-        tcp_layer.expires_after(seconds(2));
-        co_await stream.async_shutdown(redirect_error(use_awaitable, ec));
-        ec = {};
-    }
-    tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
-    tcp_layer.expires_after(seconds(2));
-    std::array<char, 16 * 1024> sink;
-    std::size_t drained = 0;
-    while (!ec && drained < (64u << 20)) {
-        drained += co_await tcp_layer.async_read_some(net::buffer(sink), redirect_error(use_awaitable, ec));
-    }
-    tcp_layer.socket().close(ec);
-}
-
-
 /// @brief What one connection may buffer besides a request's body: its header block, one
 /// chunk-size line, and what a client pipelines meanwhile. A fixed bound, so no client can
 /// make us hold more than its route's body limit plus this.
@@ -144,7 +69,7 @@ constexpr std::size_t max_discard_bytes = 64 * 1024;
 /// @brief A 413 that states the route's limit, whether the length was declared or the
 /// chunked body ran over it.
 util::failure too_large(std::size_t limit) {
-    return {"payload_too_large", "The body exceeds this endpoint's limit of " + std::to_string(limit) + " bytes.", {}};
+    return {util::error_code::payload_too_large, "The body exceeds this endpoint's limit of " + std::to_string(limit) + " bytes.", {}};
 }
 
 /// @brief A request refused from its head: why, and how to answer.
@@ -170,7 +95,7 @@ net::awaitable<void> refuse(Stream& stream, const connection_env& env, const ref
     co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
     if (ops::should_log(spdlog::level::info)) {
         ops::log(spdlog::level::info, "request refused",
-                 {{"request_id", request_id}, {"status", res.result_int()}, {"error", failure.code}});
+                 {{"request_id", request_id}, {"status", res.result_int()}, {"error", util::to_text(failure.code)}});
     }
     co_await linger_close(stream);
 }
@@ -212,7 +137,7 @@ net::awaitable<head_result> read_head(Stream& stream, beast::flat_buffer& buffer
     auto view = [&buffer] {
         return std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size());
     };
-    const auto refuse_with = [&refused](std::string code, std::string message, unsigned version) {
+    const auto refuse_with = [&refused](util::error_code code, std::string message, unsigned version) {
         refused.failure = util::failure{std::move(code), std::move(message), {}};
         if (refused.request_id.empty()) refused.request_id = new_request_id();
         refused.version = version;
@@ -229,7 +154,7 @@ net::awaitable<head_result> read_head(Stream& stream, beast::flat_buffer& buffer
             scanned = buffer.size();
         }
         if (scanned > max_header) {
-            co_return refuse_with("request_header_fields_too_large", "The request headers are too large.", 11);
+            co_return refuse_with(util::error_code::request_header_fields_too_large, "The request headers are too large.", 11);
         }
         const auto room = read_room(buffer);
         const auto n = co_await stream.async_read_some(buffer.prepare(room), redirect_error(use_awaitable, ec));
@@ -243,17 +168,17 @@ net::awaitable<head_result> read_head(Stream& stream, beast::flat_buffer& buffer
     if (!ec && !parser.is_header_done()) ec = http::error::partial_message;
     if (!ec && header_bytes(parser.get()) > max_header) ec = http::error::header_limit;
     if (ec == http::error::header_limit) {
-        co_return refuse_with("request_header_fields_too_large", "The request headers are too large.", 11);
+        co_return refuse_with(util::error_code::request_header_fields_too_large, "The request headers are too large.", 11);
     }
     const unsigned version = parser.get().version() == 10 ? 10 : 11;
     if (ec) {
         // Two different Content-Lengths, an overflowing one, a bad field name...: Beast's
         // own refusals, answered like ours (RFC 9112 §6.3: 400, then close).
-        co_return refuse_with("bad_request", "The request is not valid HTTP/1.1 (" + ec.message() + ").", version);
+        co_return refuse_with(util::error_code::bad_request, "The request is not valid HTTP/1.1 (" + ec.message() + ").", version);
     }
     auto e = check_request_head(parser.get());
     if (!e && parser.get().count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
-        e = framing_error{"bad_request", "The Transfer-Encoding header is not valid."};  // never guess a body's end
+        e = framing_error{util::error_code::bad_request, "The Transfer-Encoding header is not valid."};  // never guess a body's end
     }
     if (e) {
         const auto incoming = parser.get()["X-Request-Id"];
@@ -289,14 +214,14 @@ bool client_gone(const beast::error_code& ec) {
 /// @brief The request loop over a plain or TLS stream.
 template <typename Stream>
 net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, const connection_env& env,
-                                    connection_slot& slot) {
+                                    connection_slot& slot, steady_clock::time_point header_deadline) {
     auto& tcp_layer = beast::get_lowest_layer(stream);
     beast::error_code ec;
     beast::flat_buffer buffer(buffer_limit(env.options));
     // A new connection gets the header timeout once, from its start (TLS handshake
     // included) to the end of its first request's header: a late first byte does not
     // buy a slow client a second period.
-    auto first_deadline = std::optional<steady_clock::time_point>(steady_clock::now() + milliseconds(env.options.header_timeout_ms));
+    auto first_deadline = std::optional<steady_clock::time_point>(header_deadline);
     bool close_after = false;
 
     while (!close_after) {
@@ -411,14 +336,14 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
             if (ec == http::error::body_limit) {
                 refused = too_large(match.body_limit);
             } else if (chunk_line_too_long || ec == http::error::buffer_overflow) {
-                refused = util::failure{"bad_request",
+                refused = util::failure{util::error_code::bad_request,
                                         "A chunk-size line and its extensions are limited to " +
                                             std::to_string(max_chunk_header_bytes) + " bytes.",
                                         {}};
             } else if (ec && client_gone(ec)) {
                 break;  // timeout or the client went away: nothing to answer
             } else if (ec) {
-                refused = util::failure{"bad_request", "The request body is not validly framed (" + ec.message() + ").", {}};
+                refused = util::failure{util::error_code::bad_request, "The request body is not validly framed (" + ec.message() + ").", {}};
             } else if (chunked) {
                 auto it = req.begin();
                 std::advance(it, static_cast<std::ptrdiff_t>(head_fields));
@@ -432,9 +357,9 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
             close_after = true;
         } else if (!match.found) {
             if (match.allow.empty()) {
-                res = error_response(ctx, {"not_found", "No route matches " + std::string(path) + ".", {}});
+                res = error_response(ctx, {util::error_code::not_found, "No route matches " + std::string(path) + ".", {}});
             } else {
-                res = error_response(ctx, {"method_not_allowed",
+                res = error_response(ctx, {util::error_code::method_not_allowed,
                                            "Method " + std::string(req.method_string()) + " is not allowed here.", {}});
                 res.set(http::field::allow, match.allow);
             }
@@ -461,19 +386,21 @@ net::awaitable<void> serve_connection(tcp::socket socket, connection_env env, st
     beast::error_code ec;
     const auto endpoint = socket.remote_endpoint(ec);
     const std::string peer = ec ? std::string("unknown") : endpoint.address().to_string();
+    // One header timeout from the connection's start: handshake and first request's header share it.
+    const auto header_deadline = steady_clock::now() + milliseconds(env.options.header_timeout_ms);
     if (tls) {
         beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
         slot->stream = &beast::get_lowest_layer(stream);
         // The handshake counts against the header timeout: a slow one is a slow client.
-        beast::get_lowest_layer(stream).expires_after(milliseconds(env.options.header_timeout_ms));
+        beast::get_lowest_layer(stream).expires_at(header_deadline);
         co_await stream.async_handshake(ssl::stream_base::server, redirect_error(use_awaitable, ec));
-        if (!ec) co_await serve_requests(stream, peer, env, *slot);
+        if (!ec) co_await serve_requests(stream, peer, env, *slot, header_deadline);
         slot->stream = nullptr;
         beast::get_lowest_layer(stream).socket().close(ec);
     } else {
         beast::tcp_stream stream(std::move(socket));
         slot->stream = &stream;
-        co_await serve_requests(stream, peer, env, *slot);
+        co_await serve_requests(stream, peer, env, *slot, header_deadline);
         slot->stream = nullptr;
         stream.socket().close(ec);
     }

@@ -8,11 +8,13 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/string.hpp>
 
+#include "cc/util/text.hpp"
+
 namespace cc::web {
 namespace {
 
 framing_error bad(std::string message) {
-    return {"bad_request", std::move(message)};
+    return {util::error_code::bad_request, std::move(message)};
 }
 
 bool is_tchar(unsigned char c) noexcept {
@@ -21,11 +23,7 @@ bool is_tchar(unsigned char c) noexcept {
     return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
-std::string_view trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+std::string_view trim_ows(std::string_view s) noexcept { return util::trim(s, util::ows); }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
     return boost::beast::iequals(boost::beast::string_view(a.data(), a.size()), boost::beast::string_view(b.data(), b.size()));
@@ -108,7 +106,7 @@ std::optional<framing_error> check_transfer_encoding(const request& req) {
         if (iequals(codings[i], "chunked")) return bad("The chunked transfer coding must be applied only once.");
     }
     if (codings.size() > 1) {
-        return framing_error{"not_implemented",
+        return framing_error{util::error_code::not_implemented,
                              "Transfer-Encoding " + std::string(codings.front()) +
                                  " is not supported; send the body chunked or with a Content-Length."};
     }
@@ -199,7 +197,7 @@ std::optional<framing_error> check_head_bytes(std::string_view block) noexcept {
 
 std::optional<framing_error> check_request_head(request& req) {
     if (req.version() < 10 || req.version() > 19) {
-        return framing_error{"http_version_not_supported", "Only HTTP/1.0 and HTTP/1.1 are served."};
+        return framing_error{util::error_code::http_version_not_supported, "Only HTTP/1.0 and HTTP/1.1 are served."};
     }
     if (auto e = check_transfer_encoding(req)) return e;
     if (auto e = check_host(req)) return e;

@@ -4,16 +4,12 @@
 
 #include <zlib.h>
 
+#include "cc/util/text.hpp"
+
 namespace cc::intake {
 namespace {
 
-std::string lower_trimmed(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    std::string out(text);
-    for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    return out;
-}
+std::string lower_trimmed(std::string_view text) { return util::ascii_lower(util::trim(text, util::ows)); }
 
 struct inflate_end {
     void operator()(z_stream* s) const noexcept { inflateEnd(s); }

@@ -10,34 +10,30 @@
 #include "cc/events/json_reader.hpp"
 #include "cc/intake/body_decoder.hpp"
 #include "cc/keys/domain_name.hpp"
-#include "cc/util/base62.hpp"
+#include "cc/keys/rate_limit_policy.hpp"
 #include "cc/ops/metrics.hpp"
+#include "cc/util/base62.hpp"
 #include "cc/util/crypto.hpp"
+#include "cc/util/text.hpp"
 
 namespace cc::intake {
 namespace {
 
 using util::failure;
 
-failure auth_failure(const char* code, std::string message) {
-    ops::global_metrics().auth_failures.inc({code});
+failure auth_failure(util::error_code code, std::string message) {
+    ops::global_metrics().auth_failures.inc({std::string(util::to_text(code))});
     return {code, std::move(message), {}};
 }
 
 failure unavailable() {
-    return {"unavailable", "Storage is unavailable or busy; nothing was stored. Retry shortly.", {}, 1};
+    return {util::error_code::unavailable, "Storage is unavailable or busy; nothing was stored. Retry shortly.", {}, 1};
 }
 
-std::string lower_trimmed(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    std::string out;
-    for (char c : text) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    return out;
-}
+std::string lower_trimmed(std::string_view text) { return util::ascii_lower(util::trim(text, util::ows)); }
 
 failure unsupported_media_type(bool form_allowed) {
-    return {"unsupported_media_type",
+    return {util::error_code::unsupported_media_type,
             form_allowed ? "Send Content-Type: application/json or application/x-www-form-urlencoded."
                          : "Send Content-Type: application/json.",
             {}};
@@ -67,17 +63,17 @@ std::optional<failure> decode_content(inbound_call& call, std::size_t limit) {
     switch (decode_body(call.content_encoding, call.body, limit)) {
         case decode_status::ok: return std::nullopt;
         case decode_status::unsupported:
-            return failure{"unsupported_media_type",
+            return failure{util::error_code::unsupported_media_type,
                            "Content-Encoding must be gzip or deflate (or absent); other encodings are not supported.",
                            {}};
         case decode_status::too_large:
-            return failure{"payload_too_large",
+            return failure{util::error_code::payload_too_large,
                            "The decompressed body exceeds this endpoint's limit of " + std::to_string(limit) + " bytes.",
                            {}};
         case decode_status::corrupt:
             break;
     }
-    return failure{"invalid_json", "The body could not be decompressed: it is not valid " +
+    return failure{util::error_code::invalid_json, "The body could not be decompressed: it is not valid " +
                                        lower_trimmed(call.content_encoding) + " data.", {}};
 }
 
@@ -99,7 +95,7 @@ std::optional<std::string> media_kind(const std::string& content_type) {
 }
 
 intake_service::intake_service(keys::key_registry& registry, event_writer& writer, const util::clock& clock,
-                               util::random_source& random, std::map<std::string, config::rate_limit> rate_limits,
+                               util::random_source& random, std::map<std::string, keys::rate_limit> rate_limits,
                                keys::key_controls* controls)
     : registry_(registry), writer_(writer), clock_(clock), random_(random), rate_limits_(std::move(rate_limits)),
       controls_(controls) {}
@@ -129,14 +125,14 @@ std::string intake_service::new_event_id() {
 util::outcome<keys::key_lookup> intake_service::identify(const inbound_call& call) const {
     // Fail closed: a key index that may be out of date could accept a revoked key.
     if (index_fresh_ && !index_fresh_()) {
-        return failure{"unavailable", "This node cannot confirm its key index is current; nothing was stored. Retry shortly.",
+        return failure{util::error_code::unavailable, "This node cannot confirm its key index is current; nothing was stored. Retry shortly.",
                        {}, 1};
     }
     // A browser never gets in, whatever it sends (SPEC §7); a valid key it carries is
     // marked exposed, and keeps working for server requests.
     if (call.browser_origin) {
         auto refusal = keys::key_controls::browser_refusal();
-        ops::global_metrics().auth_failures.inc({refusal.code});
+        ops::global_metrics().auth_failures.inc({std::string(util::to_text(refusal.code))});
         if (call.api_key && auth::is_well_formed_api_key(*call.api_key)) {
             if (auto seen = registry_.find(util::sha256(*call.api_key))) {
                 if (call.on_identified) call.on_identified(*seen->state);
@@ -148,19 +144,19 @@ util::outcome<keys::key_lookup> intake_service::identify(const inbound_call& cal
     }
     if (!call.api_key) {
         if (query_holds_key(call.query)) {
-            return auth_failure("missing_api_key",
+            return auth_failure(util::error_code::missing_api_key,
                                 "API keys are never accepted in the URL query string; send the key in the "
                                 "X-CC-Api-Key header.");
         }
-        return auth_failure("missing_api_key", "The X-CC-Api-Key header is required.");
+        return auth_failure(util::error_code::missing_api_key, "The X-CC-Api-Key header is required.");
     }
     // Shape and checksum first: a malformed key never reaches the index.
     if (!auth::is_well_formed_api_key(*call.api_key)) {
-        return auth_failure("invalid_api_key", "The API key is not valid.");
+        return auth_failure(util::error_code::invalid_api_key, "The API key is not valid.");
     }
     auto found = registry_.find(util::sha256(*call.api_key));
     if (!found) {
-        return auth_failure("invalid_api_key", "The API key is not valid.");
+        return auth_failure(util::error_code::invalid_api_key, "The API key is not valid.");
     }
     const auto now = clock_.now_ms();
     const auto& state = *found->state;
@@ -171,10 +167,10 @@ util::outcome<keys::key_lookup> intake_service::identify(const inbound_call& cal
         return f;
     };
     if (state.revoked) {
-        return refuse(auth_failure("revoked_api_key", "The API key " + state.prefix + "... has been revoked."));
+        return refuse(auth_failure(util::error_code::revoked_api_key, "The API key " + state.prefix + "... has been revoked."));
     }
     if (state.expires_at && *state.expires_at <= now) {
-        return refuse(auth_failure("expired_api_key", "The API key " + state.prefix + "... has expired."));
+        return refuse(auth_failure(util::error_code::expired_api_key, "The API key " + state.prefix + "... has expired."));
     }
     // A request addressed to a registered domain (D or cleanclicks.D) must use that domain's key.
     const auto host = keys::host_without_port(call.host);
@@ -185,14 +181,14 @@ util::outcome<keys::key_lookup> intake_service::identify(const inbound_call& cal
         addressed = host.substr(12);
     }
     if (addressed && *addressed != *state.domain) {
-        return refuse(auth_failure("domain_mismatch", "The API key " + state.prefix + "... belongs to the domain " +
+        return refuse(auth_failure(util::error_code::domain_mismatch, "The API key " + state.prefix + "... belongs to the domain " +
                                                           *state.domain + ", but this request is addressed to " +
                                                           *addressed + "."));
     }
     // Allowed IPs come from the index, so a change holds for the very next request.
     if (!state.allowed_ips.empty() && !state.allowed_ips.allows(call.client_ip)) {
         auto refusal = keys::key_controls::ip_refusal(state, call.client_ip);
-        ops::global_metrics().auth_failures.inc({refusal.code});
+        ops::global_metrics().auth_failures.inc({std::string(util::to_text(refusal.code))});
         return refuse(std::move(refusal));
     }
     return std::move(*found);
@@ -211,28 +207,16 @@ util::outcome<intake_service::authorized> intake_service::admit(inbound_call& ca
     auto found = std::move(call.identified);
     call.identified.reset();
     const auto now = clock_.now_ms();
-    const auto limit = rate_limits_.find(found->plan);
-    if (limit != rate_limits_.end()) {
-        util::millis retry_ms = 0;
-        bool allowed;
-        {
-            std::lock_guard lock(found->usage->mutex);
-            allowed = found->usage->bucket.try_take(limit->second.per_second, limit->second.burst, now, retry_ms);
-        }
-        if (!allowed) {
-            ops::global_metrics().rate_limited.inc({found->plan});
-            const int seconds = static_cast<int>(std::max<util::millis>(1, (retry_ms + 999) / 1000));
-            return failure{"rate_limited", "Too many requests for this key; retry after " + std::to_string(seconds) + " s.", {}, seconds};
-        }
+    if (const auto seconds = rate_limits_.admit(found->plan, *found->usage, now)) {
+        ops::global_metrics().rate_limited.inc({found->plan});
+        return failure{util::error_code::rate_limited,
+                       "Too many requests for this key; retry after " + std::to_string(*seconds) + " s.", {}, *seconds};
     }
     return authorized{std::move(*found), now};
 }
 
 void intake_service::charge_events(const authorized& who, std::size_t count) {
-    const auto limit = rate_limits_.find(who.key.plan);
-    if (limit == rate_limits_.end() || count == 0) return;
-    std::lock_guard lock(who.key.usage->mutex);
-    who.key.usage->bucket.charge(static_cast<double>(count));
+    rate_limits_.charge(who.key.plan, *who.key.usage, count);
 }
 
 void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
@@ -254,14 +238,14 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
         auto doc = events::read_events(call.body, events::body_shape::single_event, error);
         if (!doc) {
             metrics.events.inc({"rejected"});
-            return refuse(failure{"invalid_json", std::move(error), {}});
+            return refuse(failure{util::error_code::invalid_json, std::move(error), {}});
         }
         result = events::validate_event(doc->root, events::value_text_at(*doc, "/value"), std::move(call.body),
                                         admitted.value().now);
     } else {
         if (looks_like_json(call.body)) {
             metrics.events.inc({"rejected"});
-            return refuse(failure{"unsupported_media_type",
+            return refuse(failure{util::error_code::unsupported_media_type,
                                 "The body is JSON, but Content-Type says application/x-www-form-urlencoded; "
                                 "send it with Content-Type: application/json.",
                                 {}});
@@ -269,7 +253,7 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
         auto form = events::decode_form(call.body, error);
         if (!form) {
             metrics.events.inc({"rejected"});
-            return refuse(failure{"invalid_json", "The form body cannot be decoded: " + error + ".", {}});
+            return refuse(failure{util::error_code::invalid_json, "The form body cannot be decoded: " + error + ".", {}});
         }
         result = events::validate_event(*form, nullptr, std::move(call.body), admitted.value().now);
     }
@@ -294,7 +278,7 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
         const bool duplicate = (*outcomes)[0] == storage::insert_outcome::duplicate;
         usage->counters.add(duplicate ? keys::usage_kind::duplicate : keys::usage_kind::accepted, now);
         metrics.events.inc({duplicate ? "duplicate" : "accepted"});
-        done(event_receipt{duplicate ? "duplicate" : "accepted", event_id});
+        done(event_receipt{duplicate ? receipt_status::duplicate : receipt_status::accepted, event_id});
     });
     if (!queued) done(unavailable());
 }
@@ -313,7 +297,7 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
 
     std::string error;
     auto doc = events::read_events(call.body, events::body_shape::batch, error);
-    if (!doc) return refuse(failure{"invalid_json", std::move(error), {}});
+    if (!doc) return refuse(failure{util::error_code::invalid_json, std::move(error), {}});
     const auto& root = doc->root;
     const auto events_field = root.is_object() ? root.find("events") : root.end();
     if (!root.is_object() || events_field == root.end() || !events_field->is_array() || events_field->empty() ||
@@ -343,7 +327,7 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
                               : element.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         // An element may not be bigger than the same event sent alone.
         if (raw.size() > max_event_bytes) {
-            item.status = "rejected";
+            item.status = receipt_status::rejected;
             item.error = util::validation_failure(
                 {{"(event)", "must be at most " + std::to_string(max_event_bytes) +
                                  " bytes, the limit of a single event"}});
@@ -353,7 +337,7 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
         const auto pointer = "/events/" + std::to_string(i) + "/value";
         auto result = events::validate_event(element, events::value_text_at(*doc, pointer), std::move(raw), now);
         if (!result.ok()) {
-            item.status = "rejected";
+            item.status = receipt_status::rejected;
             item.error = util::validation_failure(std::move(result.problems));
             ++receipt->rejected;
             continue;
@@ -379,7 +363,7 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
             for (std::size_t j = 0; j < stored_index.size(); ++j) {
                 auto& item = receipt->results[stored_index[j]];
                 const bool duplicate = (*outcomes)[j] == storage::insert_outcome::duplicate;
-                item.status = duplicate ? "duplicate" : "accepted";
+                item.status = duplicate ? receipt_status::duplicate : receipt_status::accepted;
                 ++(duplicate ? receipt->duplicates : receipt->accepted);
             }
             if (receipt->accepted) usage->counters.add(keys::usage_kind::accepted, now, static_cast<std::int64_t>(receipt->accepted));

@@ -1,11 +1,11 @@
 #include "cc/keys/domain_name.hpp"
 
+#include "cc/util/text.hpp"
+
 namespace cc::keys {
 namespace {
 
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
+using util::ascii_lower;
 
 bool valid_label(std::string_view label) {
     if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
@@ -21,7 +21,7 @@ std::optional<std::string> normalize_domain(std::string_view text) {
     if (text.empty() || text.size() > 253) return std::nullopt;
     std::string name;
     name.reserve(text.size());
-    for (char c : text) name.push_back(lower(c));
+    for (char c : text) name.push_back(ascii_lower(c));
     int labels = 0;
     std::size_t start = 0;
     while (true) {
@@ -46,7 +46,7 @@ std::string host_without_port(std::string_view host_header) {
     if (!host.empty() && host.back() == '.') host.remove_suffix(1);
     std::string out;
     out.reserve(host.size());
-    for (char c : host) out.push_back(lower(c));
+    for (char c : host) out.push_back(ascii_lower(c));
     return out;
 }
 

@@ -11,12 +11,11 @@
 
 namespace cc::keys {
 
-key_controls::key_controls(storage::store& store, key_registry& registry, const util::clock& clock,
-                           std::function<int(const std::string&)> status_of)
-    : store_(store), registry_(registry), clock_(clock), status_of_(std::move(status_of)) {}
+key_controls::key_controls(storage::store& store, key_registry& registry, const util::clock& clock)
+    : store_(store), registry_(registry), clock_(clock) {}
 
 util::failure key_controls::browser_refusal() {
-    return {"browser_request_refused",
+    return {util::error_code::browser_request_refused,
             "Inbound integration keys are for server-to-server use only: this request came from a web browser "
             "(it carries an Origin or Sec-Fetch-Site header). Send events from your backend, never from "
             "client-side code, and roll any key that was shipped to browsers.",
@@ -24,15 +23,17 @@ util::failure key_controls::browser_refusal() {
 }
 
 util::failure key_controls::ip_refusal(const key_state& key, const std::string& client_ip) {
-    return {"ip_not_allowed",
+    return {util::error_code::ip_not_allowed,
             "The API key " + key.prefix + "... may not be used from " + client_ip +
                 ": that address is not in the key's allowed IPs.",
             {}};
 }
 
-bool key_controls::is_auth_failure(const std::string& code) {
-    return code == "revoked_api_key" || code == "expired_api_key" || code == "domain_mismatch" ||
-           code == "ip_not_allowed" || code == "rate_limited" || code == "browser_request_refused";
+bool key_controls::is_auth_failure(util::error_code code) {
+    using util::error_code;
+    return code == error_code::revoked_api_key || code == error_code::expired_api_key ||
+           code == error_code::domain_mismatch || code == error_code::ip_not_allowed ||
+           code == error_code::rate_limited || code == error_code::browser_request_refused;
 }
 
 void key_controls::note_exposed(const key_lookup& key, const std::string& origin, const std::string& client_ip) {
@@ -71,7 +72,8 @@ void key_controls::refused(const key_lookup& key, const util::failure& failure, 
     r.domain = *key.state->domain;
     r.key_id = key.state->id;
     r.key_prefix = key.state->prefix;
-    r.code = failure.code;
+    r.code = std::string(util::to_text(failure.code));
+    r.status = util::http_status(failure.code);
     if (!failure.details.empty()) {
         // Field names and problems only: the rules broken, never the values sent.
         auto details = nlohmann::json::array();
@@ -112,7 +114,6 @@ void key_controls::flush() {
         if (++kept[it->domain] <= rejections_per_domain) newest.push_back(std::move(*it));
     }
     rows.assign(std::make_move_iterator(newest.rbegin()), std::make_move_iterator(newest.rend()));
-    for (auto& r : rows) r.status = status_of_ ? status_of_(r.code) : 0;
     try {
         store_.insert_rejections(rows, rejections_per_domain);
     } catch (const storage::storage_error& e) {
@@ -137,7 +138,7 @@ util::outcome<key_view> key_controls::set_allowed_ips(const std::string& id, con
                                                       const actor& who) {
     auto tx = store_.begin_admin();
     auto key = tx->find_key(id);
-    if (!key) return util::failure{"key_not_found", "No key has this id.", {}};
+    if (!key) return util::failure{util::error_code::key_not_found, "No key has this id.", {}};
     if (key->allowed_ips != normalized) {
         const auto before = key->allowed_ips;
         store_.set_allowed_ips(*tx, key->id, normalized);

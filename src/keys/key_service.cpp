@@ -6,6 +6,7 @@
 #include "cc/keys/domain_name.hpp"
 #include "cc/keys/plan.hpp"
 #include "cc/ops/metrics.hpp"
+#include "cc/util/text.hpp"
 
 namespace cc::keys {
 namespace {
@@ -13,51 +14,54 @@ namespace {
 using util::failure;
 
 failure domain_not_found(const std::string& domain) {
-    return {"domain_not_found", "Domain '" + domain + "' is not registered.", {}};
+    return {util::error_code::domain_not_found, "Domain '" + domain + "' is not registered.", {}};
 }
 
 failure key_not_found() {
-    return {"key_not_found", "No key has this id.", {}};
+    return {util::error_code::key_not_found, "No key has this id.", {}};
 }
 
 failure plan_limit_reached(const domain_view& d) {
-    return {"plan_limit_reached",
+    return {util::error_code::plan_limit_reached,
             "Domain '" + d.domain.domain + "' is on the " + d.domain.plan + " plan, which allows " +
                 std::to_string(d.key_limit.value_or(0)) + " active keys; it has " + std::to_string(d.active_keys) +
                 ". Revoke or delete a key, or upgrade the plan.",
             {}};
 }
 
-std::string trim(const std::string& text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r\n");
-    return text.substr(first, last - first + 1);
+/// @brief The record of a key just generated: active from `now`, no expiry, no limits.
+storage::key_record new_active_key(const auth::generated_key& generated, std::string id, std::string domain,
+                                   std::string name, util::millis now) {
+    storage::key_record key;
+    key.id = std::move(id);
+    key.domain = std::move(domain);
+    key.name = std::move(name);
+    key.prefix = generated.prefix;
+    key.hash.assign(reinterpret_cast<const char*>(generated.hash.data()), generated.hash.size());
+    key.status = "active";
+    key.created_at = now;
+    return key;
 }
 
-std::size_t code_points(const std::string& text) {
-    std::size_t n = 0;
-    for (unsigned char c : text) n += (c & 0xC0) != 0x80;
-    return n;
-}
+std::string trim(const std::string& text) { return std::string(util::trim(text, " \t\r\n")); }
 
 /// @brief A key name: 1-100 characters after trimming.
 std::optional<std::string> valid_name(const std::string& name) {
     auto trimmed = trim(name);
-    const auto n = code_points(trimmed);
+    const auto n = util::utf8_length(trimmed);
     if (n < 1 || n > 100) return std::nullopt;
     return trimmed;
 }
 
 failure key_already_rolled(const storage::key_record& key) {
-    return {"key_already_rolled",
+    return {util::error_code::key_already_rolled,
             "Key " + key.prefix + " was already rolled; its successor is " + key.rolled_to.value_or("") +
                 ". Roll the successor instead.",
             {}};
 }
 
 failure key_not_active(const storage::key_record& key, const std::string& status) {
-    return {"key_not_active", "Key " + key.prefix + " is " + status + "; only an active key can be rolled.", {}};
+    return {util::error_code::key_not_active, "Key " + key.prefix + " is " + status + "; only an active key can be rolled.", {}};
 }
 
 std::string count_of(std::int64_t n, const char* one, const char* many) {
@@ -104,7 +108,7 @@ storage::audit_record key_service::audit(const actor& who, std::string action, s
 
 util::outcome<domain_view> key_service::put_domain(const std::string& domain, const std::string& plan,
                                                    const actor& who) {
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     const auto name = normalize_domain(domain);
     if (!name) problems.push_back({"domain", "must be a lower-case host name in punycode form, 1-253 characters"});
     if (!is_plan(plan)) problems.push_back({"plan", "must be one of pulse, signal, clarity, command"});
@@ -162,7 +166,7 @@ util::outcome<util::done> key_service::delete_domain(const std::string& domain, 
     auto tx = store_.begin_admin();
     if (!tx->find_domain(*name)) return domain_not_found(*name);
     if (const auto n = tx->count_keys(*name); n > 0) {
-        return failure{"domain_has_keys",
+        return failure{util::error_code::domain_has_keys,
                        "Domain '" + *name + "' still has " + count_of(n, "key", "keys") +
                            " (revoked ones included); delete " + (n == 1 ? "it" : "them") + " first.",
                        {}};
@@ -177,7 +181,7 @@ util::outcome<util::done> key_service::delete_domain(const std::string& domain, 
 util::outcome<created_key> key_service::create_key(const std::string& domain, const std::string& name,
                                                    std::optional<util::millis> expires_at, const actor& who,
                                                    const std::vector<std::string>& allowed_ips) {
-    std::vector<events::field_problem> problems;
+    std::vector<util::field_problem> problems;
     const auto domain_name = normalize_domain(domain);
     if (!domain_name) problems.push_back({"domain", "must be a registered domain name"});
     const auto key_name = valid_name(name);
@@ -193,14 +197,7 @@ util::outcome<created_key> key_service::create_key(const std::string& domain, co
     if (!may_add_key(d->plan, view.active_keys)) return plan_limit_reached(view);
 
     const auto generated = auth::generate_api_key(random_);
-    storage::key_record key;
-    key.id = auth::generate_key_id(random_);
-    key.domain = *domain_name;
-    key.name = *key_name;
-    key.prefix = generated.prefix;
-    key.hash.assign(reinterpret_cast<const char*>(generated.hash.data()), generated.hash.size());
-    key.status = "active";
-    key.created_at = now;
+    auto key = new_active_key(generated, auth::generate_key_id(random_), *domain_name, *key_name, now);
     key.expires_at = expires_at;
     key.allowed_ips = allowed_ips;
     tx->insert_key(key);
@@ -325,14 +322,7 @@ util::outcome<created_key> key_service::roll_key(const std::string& id, util::mi
     if (const auto status = status_at(*old, now); status != "active") return key_not_active(*old, status);
     if (old->rolled_to) return key_already_rolled(*old);
     const auto generated = auth::generate_api_key(random_);
-    storage::key_record fresh;
-    fresh.id = auth::generate_key_id(random_);
-    fresh.domain = old->domain;
-    fresh.name = old->name;
-    fresh.prefix = generated.prefix;
-    fresh.hash.assign(reinterpret_cast<const char*>(generated.hash.data()), generated.hash.size());
-    fresh.status = "active";
-    fresh.created_at = now;
+    auto fresh = new_active_key(generated, auth::generate_key_id(random_), old->domain, old->name, now);
     const auto old_expiry = now + grace_ms;
     if (!old->expires_at || *old->expires_at > old_expiry) old->expires_at = old_expiry;
     old->rolled_to = fresh.id;

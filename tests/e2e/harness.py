@@ -520,6 +520,19 @@ class RawConnection:
             pass
 
 
+def closed_by_peer(sock: socket.socket) -> bool:
+    """True when the server has closed (FIN or RST); data that arrives is drained."""
+    try:
+        while True:
+            chunk = sock.recv(65536, socket.MSG_DONTWAIT)
+            if not chunk:
+                return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
 def raw_exchange(port, data, timeout=HTTP_TIMEOUT) -> Response:
     """Open a connection, send bytes, read one response, close."""
     with RawConnection(port, timeout=timeout) as conn:

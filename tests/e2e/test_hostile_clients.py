@@ -17,7 +17,7 @@ import time
 import uuid
 import unittest
 
-from harness import (BATCH, INBOUND, RawConnection, ServerTestCase, build_request, poll,
+from harness import (BATCH, INBOUND, RawConnection, ServerTestCase, build_request, closed_by_peer, poll,
                      unique_id)
 
 # Generous slack on top of each timeout: the binary may run under AddressSanitizer, and
@@ -33,19 +33,6 @@ def purchase(**fields):
     body = {"event": "purchase", "email": "buyer@example.com"}
     body.update(fields)
     return body
-
-
-def closed_by_peer(sock: socket.socket) -> bool:
-    """True when the server has closed (FIN or RST); data that arrives is drained."""
-    try:
-        while True:
-            chunk = sock.recv(65536, socket.MSG_DONTWAIT)
-            if not chunk:
-                return True
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
 
 
 def metric_value(text: str, name: str) -> float | None:

@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from harness import (BATCH, INBOUND, RawConnection, ServerTestCase, build_request, forge_key, poll,
+from harness import (BATCH, INBOUND, RawConnection, ServerTestCase, build_request, closed_by_peer, forge_key, poll,
                      unique_domain, unique_id)
 
 
@@ -35,19 +35,6 @@ def read_all_responses(conn: RawConnection, timeout: float = 10.0) -> list:
         except (ConnectionError, OSError):
             break
     return responses
-
-
-def closed_by_peer(sock: socket.socket) -> bool:
-    """True when the server has closed (FIN or RST); data that arrives is drained."""
-    try:
-        while True:
-            chunk = sock.recv(65536, socket.MSG_DONTWAIT)
-            if not chunk:
-                return True
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
 
 
 def vm_kib(pid: int, field: str) -> int:

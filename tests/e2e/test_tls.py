@@ -102,6 +102,8 @@ def count_log(server, msg):
 class TlsTestBase(CcTestCase):
     """A TLS server with its own certificate directory, per test class."""
 
+    extra_env: dict = {}
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -112,7 +114,7 @@ class TlsTestBase(CcTestCase):
         cls.key_file = os.path.join(cls.certdir, "live.key")
         install(cls.first_cert, cls.cert_file)
         install(cls.first_key, cls.key_file)
-        cls.server = Server({"CC_TLS_CERT_FILE": cls.cert_file, "CC_TLS_KEY_FILE": cls.key_file})
+        cls.server = Server({"CC_TLS_CERT_FILE": cls.cert_file, "CC_TLS_KEY_FILE": cls.key_file, **cls.extra_env})
         cls.addClassCleanup(cls.server.close)
         cls.server.start()
         cls.port = cls.server.port
@@ -275,6 +277,32 @@ class TlsServingTest(TlsTestBase):
     def test_admin_over_tls_still_needs_the_token(self):
         resp = self.api.get("/admin/domains", token=None)
         self.assertStatus(resp, 401)
+
+
+class TlsHeaderTimeoutTest(TlsTestBase):
+    """CC_HEADER_TIMEOUT_MS=2000: the TLS handshake and the first request's header share
+    one header timeout, counted from the connection's start (not one period each)."""
+
+    extra_env = {"CC_HEADER_TIMEOUT_MS": "2000"}
+
+    def test_handshake_and_first_header_share_one_header_timeout(self):
+        started = time.monotonic()
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=HTTP_TIMEOUT)
+        try:
+            time.sleep(1.2)  # a slow start: most of the period is gone before the handshake
+            try:
+                tls = client_context().wrap_socket(raw, server_hostname="localhost")
+                tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n")  # the header never ends
+                tls.settimeout(10)
+                while tls.recv(65536):
+                    pass
+            except (ssl.SSLError, OSError):
+                pass  # closed during the handshake or the header: in time either way
+        finally:
+            raw.close()
+        elapsed = time.monotonic() - started
+        # One period: about 2.0 s. A second period after the handshake would be 3.2 s.
+        self.assertLess(elapsed, 2.8)
 
 
 class TlsReloadTest(TlsTestBase):

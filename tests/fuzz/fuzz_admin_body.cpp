@@ -40,12 +40,14 @@ constexpr const char* content_types[] = {
 void check(const cc::web::request& req, std::initializer_list<std::string_view> allowed, bool optional) {
     const auto result = cc::api::read_object(req, allowed, optional);
     if (!result.ok()) {
-        const auto& code = result.error().code;
-        if (code != "validation_failed" && code != "unsupported_media_type" && code != "invalid_json") {
-            broken("unexpected error code", code);
+        using cc::util::error_code;
+        const auto code = result.error().code;
+        if (code != error_code::validation_failed && code != error_code::unsupported_media_type &&
+            code != error_code::invalid_json) {
+            broken("unexpected error code", cc::util::to_text(code));
         }
         if (result.error().message.empty()) broken("an error has a message");
-        if (code == "validation_failed" && result.error().details.empty()) broken("validation failures name fields");
+        if (code == error_code::validation_failed && result.error().details.empty()) broken("validation failures name fields");
         return;
     }
     const auto& body = result.value();
@@ -56,7 +58,7 @@ void check(const cc::web::request& req, std::initializer_list<std::string_view> 
         if (!known) broken("only allowed fields come through", name);
     }
     // What the handlers do next: read string fields, and dump the body for the audit log.
-    std::vector<cc::events::field_problem> problems;
+    std::vector<cc::util::field_problem> problems;
     for (auto name : allowed) {
         const std::string field(name);
         const auto value = cc::api::string_field(body, field.c_str(), false, problems);

@@ -10,25 +10,14 @@
 #include <string>
 #include <string_view>
 
+#include "support/lcg_random.hpp"
+
 using namespace cc;
 using auth::api_key_format;
 
 namespace {
 
-/// Deterministic bytes (a 64-bit LCG), so a failing key can be reproduced.
-class lcg_random final : public util::random_source {
-public:
-    explicit lcg_random(std::uint64_t seed) : state_(seed) {}
-    void fill(unsigned char* out, std::size_t size) override {
-        for (std::size_t i = 0; i < size; ++i) {
-            state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
-            out[i] = static_cast<unsigned char>(state_ >> 56);
-        }
-    }
-
-private:
-    std::uint64_t state_;
-};
+using cc::testing::lcg_random;
 
 constexpr std::string_view alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 

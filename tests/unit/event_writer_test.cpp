@@ -18,6 +18,7 @@
 #include "cc/storage/sqlite/sqlite_storage.hpp"
 #include "cc/storage/storage_error.hpp"
 
+#include "support/database.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace cc;
@@ -30,12 +31,7 @@ namespace {
 
 using cc::testing::temp_dir;
 
-storage::sqlite::connection_options options_for(const std::string& path) {
-    storage::sqlite::connection_options o;
-    o.path = path;
-    o.synchronous = "normal";
-    return o;
-}
+using cc::testing::options_for;
 
 events::event make_event(const std::string& id) {
     events::event e;

@@ -18,7 +18,7 @@ request head(bhttp::verb method, std::string target, unsigned version,
 
 std::string code_of(request req) {
     const auto e = check_request_head(req);
-    return e ? e->code : "ok";
+    return e ? std::string(cc::util::to_text(e->code)) : "ok";
 }
 
 }  // namespace

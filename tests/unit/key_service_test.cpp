@@ -18,6 +18,8 @@
 #include "cc/storage/sqlite/sqlite_storage.hpp"
 #include "cc/util/crypto.hpp"
 
+#include "support/lcg_random.hpp"
+#include "support/database.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace cc;
@@ -28,31 +30,13 @@ namespace {
 
 using cc::testing::temp_dir;
 
-/// Deterministic bytes (a 64-bit LCG). Not thread-safe: single-threaded tests only.
-class lcg_random final : public util::random_source {
-public:
-    explicit lcg_random(std::uint64_t seed) : state_(seed) {}
-    void fill(unsigned char* out, std::size_t size) override {
-        for (std::size_t i = 0; i < size; ++i) {
-            state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
-            out[i] = static_cast<unsigned char>(state_ >> 56);
-        }
-    }
-
-private:
-    std::uint64_t state_;
-};
+using cc::testing::lcg_random;
 
 constexpr util::millis start_ms = 1'750'000'000'000;
 constexpr util::millis second = 1000;
 constexpr util::millis day = 86'400'000;
 
-storage::sqlite::connection_options options_for(const std::string& path) {
-    storage::sqlite::connection_options o;
-    o.path = path;
-    o.synchronous = "normal";
-    return o;
-}
+using cc::testing::options_for;
 
 std::vector<std::string> fields(const util::failure& f) {
     std::vector<std::string> out;
@@ -76,14 +60,14 @@ protected:
     /// Registers a domain, asserting success.
     void domain(const std::string& name, const std::string& plan) {
         const auto r = service_.put_domain(name, plan, admin_);
-        ASSERT_TRUE(r.ok()) << r.error().code;
+        ASSERT_TRUE(r.ok()) << util::to_text(r.error().code);
     }
 
     /// Creates a key, asserting success.
     keys::created_key create(const std::string& domain, const std::string& name = "Zapier Integration",
                              std::optional<util::millis> expires_at = std::nullopt) {
         auto r = service_.create_key(domain, name, expires_at, admin_);
-        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().code + ": " + r.error().message);
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : std::string(util::to_text(r.error().code)) + ": " + r.error().message);
         return r.ok() ? r.value() : keys::created_key{};
     }
 
@@ -111,14 +95,14 @@ protected:
 TEST_F(KeyServiceTest, PutDomainRefusesBadDomainAndPlanNamingBothFields) {
     const auto r = service_.put_domain("not a domain", "gold", admin_);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, "validation_failed");
+    EXPECT_EQ(r.error().code, util::error_code::validation_failed);
     EXPECT_EQ(fields(r.error()), (std::vector<std::string>{"domain", "plan"}));
 }
 
 TEST_F(KeyServiceTest, PutDomainRefusesBadPlan) {
     const auto r = service_.put_domain("example.com", "Pulse", admin_);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, "validation_failed");
+    EXPECT_EQ(r.error().code, util::error_code::validation_failed);
     EXPECT_EQ(fields(r.error()), (std::vector<std::string>{"plan"}));
 }
 
@@ -126,7 +110,7 @@ TEST_F(KeyServiceTest, PutDomainRefusesBadDomain) {
     for (const char* bad : {"localhost", "exa_mple.com", "example.com.", ""}) {
         const auto r = service_.put_domain(bad, "pulse", admin_);
         ASSERT_FALSE(r.ok()) << bad;
-        EXPECT_EQ(r.error().code, "validation_failed");
+        EXPECT_EQ(r.error().code, util::error_code::validation_failed);
         EXPECT_EQ(fields(r.error()), (std::vector<std::string>{"domain"})) << bad;
     }
     EXPECT_TRUE(service_.list_domains().value().empty());
@@ -158,24 +142,24 @@ TEST_F(KeyServiceTest, DeleteDomainWithKeysIsRefused) {
     const auto k = create("example.com");
     auto r = service_.delete_domain("example.com", admin_);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, "domain_has_keys");
+    EXPECT_EQ(r.error().code, util::error_code::domain_has_keys);
 
     // Revoked keys still count: they stay listed until deleted.
     ASSERT_TRUE(service_.revoke_key(k.key.key.id, admin_).ok());
     r = service_.delete_domain("example.com", admin_);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, "domain_has_keys");
+    EXPECT_EQ(r.error().code, util::error_code::domain_has_keys);
 
     ASSERT_TRUE(service_.delete_key(k.key.key.id, admin_).ok());
     EXPECT_TRUE(service_.delete_domain("example.com", admin_).ok());
-    EXPECT_EQ(service_.get_domain("example.com").error().code, "domain_not_found");
+    EXPECT_EQ(service_.get_domain("example.com").error().code, util::error_code::domain_not_found);
     EXPECT_FALSE(registry_.has_domain("example.com"));
 }
 
 TEST_F(KeyServiceTest, DeleteUnknownDomainIsNotFound) {
     const auto r = service_.delete_domain("nowhere.example", admin_);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, "domain_not_found");
+    EXPECT_EQ(r.error().code, util::error_code::domain_not_found);
 }
 
 // --- plan limits ---------------------------------------------------------------
@@ -186,7 +170,7 @@ TEST_F(KeyServiceTest, CreateKeyUpToPlanLimitThenRefused) {
     create("example.com", "two");
     const auto r = service_.create_key("example.com", "three", std::nullopt, admin_);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, "plan_limit_reached");
+    EXPECT_EQ(r.error().code, util::error_code::plan_limit_reached);
     EXPECT_EQ(service_.list_keys("example.com").value().keys.size(), 2u);
     EXPECT_EQ(active_keys("example.com"), 2);
 }
@@ -194,7 +178,7 @@ TEST_F(KeyServiceTest, CreateKeyUpToPlanLimitThenRefused) {
 TEST_F(KeyServiceTest, SignalPlanAllowsFiveKeys) {
     domain("example.com", "signal");
     for (int i = 0; i < 5; ++i) create("example.com", "k" + std::to_string(i));
-    EXPECT_EQ(service_.create_key("example.com", "k5", std::nullopt, admin_).error().code, "plan_limit_reached");
+    EXPECT_EQ(service_.create_key("example.com", "k5", std::nullopt, admin_).error().code, util::error_code::plan_limit_reached);
 }
 
 TEST_F(KeyServiceTest, CreatedKeyIsWellFormedAndIndexedByHash) {
@@ -217,7 +201,7 @@ TEST_F(KeyServiceTest, CreatedKeyIsWellFormedAndIndexedByHash) {
 TEST_F(KeyServiceTest, CreateKeyForUnknownDomainIsNotFound) {
     const auto r = service_.create_key("nowhere.example", "k", std::nullopt, admin_);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, "domain_not_found");
+    EXPECT_EQ(r.error().code, util::error_code::domain_not_found);
 }
 
 TEST_F(KeyServiceTest, RevokedKeysDoNotCountButStayListed) {
@@ -240,7 +224,7 @@ TEST_F(KeyServiceTest, RestoreOverLimitIsRefused) {
     create("example.com", "c");
     const auto r = service_.restore_key(a.key.key.id, admin_);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, "plan_limit_reached");
+    EXPECT_EQ(r.error().code, util::error_code::plan_limit_reached);
     EXPECT_EQ(service_.get_key(a.key.key.id).value().status, "revoked");
     EXPECT_TRUE(lookup(a.value)->state->revoked);
     EXPECT_EQ(active_keys("example.com"), 2);
@@ -266,7 +250,7 @@ TEST_F(KeyServiceTest, RestoreOfExpiredKeyDoesNotCount) {
     create("example.com", "b");
     create("example.com", "c");
     const auto r = service_.restore_key(a.key.key.id, admin_);
-    ASSERT_TRUE(r.ok()) << r.error().code;
+    ASSERT_TRUE(r.ok()) << util::to_text(r.error().code);
     EXPECT_EQ(r.value().status, "expired");
     EXPECT_EQ(r.value().key.status, "active");
     EXPECT_EQ(active_keys("example.com"), 2);
@@ -276,7 +260,7 @@ TEST_F(KeyServiceTest, ExpiredKeysDoNotCountAgainstLimit) {
     domain("example.com", "pulse");
     create("example.com", "a", start_ms + second);
     create("example.com", "b");
-    EXPECT_EQ(service_.create_key("example.com", "c", std::nullopt, admin_).error().code, "plan_limit_reached");
+    EXPECT_EQ(service_.create_key("example.com", "c", std::nullopt, admin_).error().code, util::error_code::plan_limit_reached);
     clock_.advance(second);  // expires_at == now: expired
     EXPECT_EQ(active_keys("example.com"), 1);
     create("example.com", "c");
@@ -298,12 +282,12 @@ TEST_F(KeyServiceTest, DowngradeKeepsExistingKeysButBlocksCreation) {
         EXPECT_FALSE(found->state->revoked);
         EXPECT_EQ(found->plan, "pulse");
     }
-    EXPECT_EQ(service_.create_key("example.com", "new", std::nullopt, admin_).error().code, "plan_limit_reached");
+    EXPECT_EQ(service_.create_key("example.com", "new", std::nullopt, admin_).error().code, util::error_code::plan_limit_reached);
 
     // Back under the limit only once fewer than two are active.
     ASSERT_TRUE(service_.revoke_key(made[0].key.key.id, admin_).ok());
     ASSERT_TRUE(service_.revoke_key(made[1].key.key.id, admin_).ok());
-    EXPECT_EQ(service_.create_key("example.com", "new", std::nullopt, admin_).error().code, "plan_limit_reached");
+    EXPECT_EQ(service_.create_key("example.com", "new", std::nullopt, admin_).error().code, util::error_code::plan_limit_reached);
     ASSERT_TRUE(service_.revoke_key(made[2].key.key.id, admin_).ok());
     create("example.com", "new");
 }
@@ -321,7 +305,7 @@ TEST_F(KeyServiceTest, ConcurrentCreatesRespectPlanLimit) {
             const auto r = shared.create_key("example.com", "t" + std::to_string(i), std::nullopt, admin_);
             if (r.ok()) {
                 ++ok;
-            } else if (r.error().code == "plan_limit_reached") {
+            } else if (r.error().code == util::error_code::plan_limit_reached) {
                 ++refused;
             } else {
                 ++other;
@@ -352,7 +336,7 @@ TEST_F(KeyServiceTest, ConcurrentCreatesFromTwoProcessesRespectPlanLimit) {
             const auto r = service.create_key("example.com", "p" + std::to_string(i), std::nullopt, admin_);
             if (r.ok()) {
                 ++ok;
-            } else if (r.error().code == "plan_limit_reached") {
+            } else if (r.error().code == util::error_code::plan_limit_reached) {
                 ++refused;
             }
         });
@@ -392,12 +376,12 @@ TEST_F(KeyServiceTest, DeletedKeyIsGoneFromStorageAndRegistry) {
     ASSERT_TRUE(service_.delete_key(a.key.key.id, admin_).ok());
     const auto r = service_.get_key(a.key.key.id);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, "key_not_found");
+    EXPECT_EQ(r.error().code, util::error_code::key_not_found);
     EXPECT_FALSE(lookup(a.value).has_value());
-    EXPECT_EQ(service_.delete_key(a.key.key.id, admin_).error().code, "key_not_found");
-    EXPECT_EQ(service_.revoke_key(a.key.key.id, admin_).error().code, "key_not_found");
-    EXPECT_EQ(service_.restore_key(a.key.key.id, admin_).error().code, "key_not_found");
-    EXPECT_EQ(service_.roll_key(a.key.key.id, day, admin_).error().code, "key_not_found");
+    EXPECT_EQ(service_.delete_key(a.key.key.id, admin_).error().code, util::error_code::key_not_found);
+    EXPECT_EQ(service_.revoke_key(a.key.key.id, admin_).error().code, util::error_code::key_not_found);
+    EXPECT_EQ(service_.restore_key(a.key.key.id, admin_).error().code, util::error_code::key_not_found);
+    EXPECT_EQ(service_.roll_key(a.key.key.id, day, admin_).error().code, util::error_code::key_not_found);
 }
 
 TEST_F(KeyServiceTest, ListKeysNewestFirst) {
@@ -422,7 +406,7 @@ TEST_F(KeyServiceTest, RollAtLimitSucceedsAndExpiresOldAfterGrace) {
     clock_.advance(5 * second);
     const auto grace = 3600 * second;
     const auto r = service_.roll_key(a.key.key.id, grace, admin_);
-    ASSERT_TRUE(r.ok()) << r.error().code;
+    ASSERT_TRUE(r.ok()) << util::to_text(r.error().code);
     const auto& fresh = r.value();
     EXPECT_TRUE(auth::is_well_formed_api_key(fresh.value));
     EXPECT_NE(fresh.value, a.value);
@@ -458,7 +442,7 @@ TEST_F(KeyServiceTest, RollGraceOutOfRangeIsRefused) {
     for (const util::millis bad : {util::millis{-1}, util::millis{-1000}, 30 * day + 1, 31 * day}) {
         const auto r = service_.roll_key(a.key.key.id, bad, admin_);
         ASSERT_FALSE(r.ok()) << bad;
-        EXPECT_EQ(r.error().code, "validation_failed");
+        EXPECT_EQ(r.error().code, util::error_code::validation_failed);
         EXPECT_EQ(fields(r.error()), (std::vector<std::string>{"grace_seconds"}));
     }
     EXPECT_EQ(service_.list_keys("example.com").value().keys.size(), 1u);
@@ -478,11 +462,11 @@ TEST_F(KeyServiceTest, RollingTheSameKeyAgainIsRefusedSoThePlanLimitHolds) {
     domain("example.com", "pulse");
     const auto a = create("example.com");
     const auto first = service_.roll_key(a.key.key.id, 30 * day, admin_);
-    ASSERT_TRUE(first.ok()) << first.error().code;
+    ASSERT_TRUE(first.ok()) << util::to_text(first.error().code);
     for (int i = 0; i < 3; ++i) {
         const auto again = service_.roll_key(a.key.key.id, 30 * day, admin_);
         ASSERT_FALSE(again.ok());
-        EXPECT_EQ(again.error().code, "key_already_rolled");
+        EXPECT_EQ(again.error().code, util::error_code::key_already_rolled);
         EXPECT_NE(again.error().message.find(first.value().key.key.id), std::string::npos) << again.error().message;
     }
     EXPECT_EQ(service_.list_keys("example.com").value().keys.size(), 2u);
@@ -515,7 +499,7 @@ TEST_F(KeyServiceTest, TheSuccessorCanBeRolledInItsTurn) {
     const auto b = service_.roll_key(a.key.key.id, 0, admin_);
     ASSERT_TRUE(b.ok());
     const auto c = service_.roll_key(b.value().key.key.id, 0, admin_);
-    ASSERT_TRUE(c.ok()) << c.error().code;
+    ASSERT_TRUE(c.ok()) << util::to_text(c.error().code);
     EXPECT_EQ(active_keys("example.com"), 1);
 }
 
@@ -530,7 +514,7 @@ TEST_F(KeyServiceTest, RevokedOrExpiredKeysCannotBeRolled) {
     for (const auto* k : {&revoked, &expiring, &rolled_at_once}) {
         const auto r = service_.roll_key(k->key.key.id, day, admin_);
         ASSERT_FALSE(r.ok()) << k->key.key.name;
-        EXPECT_EQ(r.error().code, "key_not_active") << k->key.key.name;
+        EXPECT_EQ(r.error().code, util::error_code::key_not_active) << k->key.key.name;
         EXPECT_NE(r.error().message.find(k->key.key.prefix), std::string::npos) << r.error().message;
     }
     EXPECT_EQ(service_.list_keys("example.com").value().keys.size(), 4u);
@@ -544,7 +528,7 @@ TEST_F(KeyServiceTest, DeletingTheSuccessorLetsTheOldKeyBeRolledAgain) {
     ASSERT_TRUE(service_.delete_key(b.value().key.key.id, admin_).ok());
     EXPECT_FALSE(service_.get_key(a.key.key.id).value().key.rolled_to.has_value());
     const auto c = service_.roll_key(a.key.key.id, day, admin_);
-    ASSERT_TRUE(c.ok()) << c.error().code;
+    ASSERT_TRUE(c.ok()) << util::to_text(c.error().code);
     EXPECT_EQ(active_keys("example.com"), 2);
 }
 
@@ -590,7 +574,7 @@ TEST_F(KeyServiceTest, EmptyOrBlankNameIsRefused) {
     for (const char* bad : {"", "   ", "\t\n"}) {
         const auto r = service_.create_key("example.com", bad, std::nullopt, admin_);
         ASSERT_FALSE(r.ok());
-        EXPECT_EQ(r.error().code, "validation_failed");
+        EXPECT_EQ(r.error().code, util::error_code::validation_failed);
         EXPECT_EQ(fields(r.error()), (std::vector<std::string>{"name"}));
     }
 }
@@ -601,7 +585,7 @@ TEST_F(KeyServiceTest, NameOf100CharactersIsAcceptedAnd101Refused) {
     create("example.com", "  " + std::string(100, 'n') + "  ");  // trimmed first
     const auto r = service_.create_key("example.com", std::string(101, 'n'), std::nullopt, admin_);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, "validation_failed");
+    EXPECT_EQ(r.error().code, util::error_code::validation_failed);
     EXPECT_EQ(fields(r.error()), (std::vector<std::string>{"name"}));
 }
 
@@ -622,8 +606,8 @@ TEST_F(KeyServiceTest, RenameAppliesTheSameNameRules) {
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.value().key.name, "new name");
     EXPECT_EQ(service_.get_key(a.key.key.id).value().key.name, "new name");
-    EXPECT_EQ(service_.rename_key(a.key.key.id, " ", admin_).error().code, "validation_failed");
-    EXPECT_EQ(service_.rename_key(a.key.key.id, std::string(101, 'x'), admin_).error().code, "validation_failed");
+    EXPECT_EQ(service_.rename_key(a.key.key.id, " ", admin_).error().code, util::error_code::validation_failed);
+    EXPECT_EQ(service_.rename_key(a.key.key.id, std::string(101, 'x'), admin_).error().code, util::error_code::validation_failed);
     EXPECT_EQ(service_.get_key(a.key.key.id).value().key.name, "new name");
 }
 
@@ -632,7 +616,7 @@ TEST_F(KeyServiceTest, ExpiresAtNotInFutureIsRefused) {
     for (const util::millis at : {start_ms - 1, start_ms - day, start_ms}) {
         const auto r = service_.create_key("example.com", "k", at, admin_);
         ASSERT_FALSE(r.ok()) << at;
-        EXPECT_EQ(r.error().code, "validation_failed");
+        EXPECT_EQ(r.error().code, util::error_code::validation_failed);
         EXPECT_EQ(fields(r.error()), (std::vector<std::string>{"expires_at"}));
     }
     const auto k = create("example.com", "k", start_ms + 1);
@@ -744,7 +728,7 @@ TEST_F(KeyServiceTest, ReloadIfChangedSeesChangesFromAnotherProcess) {
 
     // The plan limit holds across processes: the CLI's key counts here.
     create("example.com", "here");
-    EXPECT_EQ(service_.create_key("example.com", "third", std::nullopt, admin_).error().code, "plan_limit_reached");
+    EXPECT_EQ(service_.create_key("example.com", "third", std::nullopt, admin_).error().code, util::error_code::plan_limit_reached);
 
     ASSERT_TRUE(other.delete_key(made.value().key.key.id, {"cli", std::nullopt}).ok());
     service_.reload_if_changed();

@@ -1,8 +1,10 @@
 #include "cc/keys/rate_limiter.hpp"
+#include "cc/keys/rate_limit_policy.hpp"
 
 #include <gtest/gtest.h>
 
 #include "cc/util/clock.hpp"
+#include "cc/util/crypto.hpp"
 
 using cc::keys::token_bucket;
 using cc::util::millis;
@@ -83,4 +85,22 @@ TEST(RateLimiter, ChargedEventsAreRepaidBeforeTheNextRequest) {
     EXPECT_EQ(retry, 2100);
     EXPECT_FALSE(bucket.try_take(10, 10, 2000, retry));
     EXPECT_TRUE(bucket.try_take(10, 10, 2100, retry));
+}
+
+TEST(RateLimitPolicy, PlanWithoutLimitIsNeverRefused) {
+    cc::keys::rate_limit_policy policy({{"pulse", {1, 1}}});
+    cc::keys::key_usage usage("key_1", cc::util::sha256("cc_test"));
+    const millis now = 1'700'000'000'000;
+    for (int i = 0; i < 100; ++i) EXPECT_FALSE(policy.admit("command", usage, now)) << i;
+}
+
+TEST(RateLimitPolicy, RefusalSaysWholeSecondsToWaitAndBatchChargesEachEvent) {
+    cc::keys::rate_limit_policy policy({{"pulse", {2, 2}}});
+    cc::keys::key_usage usage("key_1", cc::util::sha256("cc_test"));
+    const millis now = 1'700'000'000'000;
+    EXPECT_FALSE(policy.admit("pulse", usage, now));
+    policy.charge("pulse", usage, 5);  // a batch of six: four tokens of debt
+    const auto wait = policy.admit("pulse", usage, now);
+    ASSERT_TRUE(wait);
+    EXPECT_EQ(*wait, 3);  // 5 tokens short at 2/s: 2.5 s, rounded up
 }
