@@ -20,6 +20,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     server_options options;
     net::io_context ioc;
     std::atomic<bool> draining{false};
+    std::atomic<int> accept_loops{0};  ///< accept_loop coroutines not yet ended
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     mutable std::mutex slots_mutex;
     std::list<std::shared_ptr<connection_slot>> slots;
@@ -106,6 +107,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
     net::awaitable<void> accept_loop(tcp::acceptor& acceptor, const router& routes) {
         auto self = shared_from_this();
+        // Counted until this frame is gone: the drain stops the io_context only after every
+        // accept loop has ended, so no suspended loop (holding `self`) outlives the server.
+        struct running {
+            std::atomic<int>& loops;
+            ~running() { --loops; }
+        } counted{accept_loops};
         for (;;) {
             beast::error_code ec;
             auto socket = co_await acceptor.async_accept(net::make_strand(ioc), net::redirect_error(net::use_awaitable, ec));
@@ -164,7 +171,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                     }
                 }
             }
-            if (open == 0) break;
+            if (open == 0 && accept_loops == 0) break;
             const auto now = steady_clock::now();
             if (now >= deadline + seconds(2)) break;  // stuck beyond closing: stop anyway
             if (now >= deadline && !forced) {
@@ -224,6 +231,7 @@ std::string server::listen(const std::string& host_port, const router& routes) {
 
     auto& ref = *acceptor;
     impl_->acceptors.push_back(std::move(acceptor));
+    ++impl_->accept_loops;
     net::co_spawn(impl_->ioc, impl_->accept_loop(ref, routes), net::detached);
     return address + ":" + std::to_string(bound.port());
 }
