@@ -95,7 +95,9 @@ void check_target(verb method, std::string_view target) {
     }
     const auto match = service_routes().match(method, path);
     if (match.found) {
-        if (match.found->method != method) broken("a match has the request's method", target);
+        // HEAD is answered by the GET route of the same path (RFC 9110 §9.3.2).
+        const bool head_by_get = method == verb::head && match.found->method == verb::get;
+        if (match.found->method != method && !head_by_get) broken("a match has the request's method", target);
         if (match.body_limit != match.found->body_limit) broken("a match carries its route's body limit", target);
         if (match.pattern != match.found->pattern) broken("a match names its pattern", target);
         for (const auto& [name, value] : match.params) {
