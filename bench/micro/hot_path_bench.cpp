@@ -13,7 +13,7 @@
 #include "cc/auth/api_key.hpp"
 #include "cc/events/event_validator.hpp"
 #include "cc/events/json_reader.hpp"
-#include "cc/http/message.hpp"
+#include "cc/web/message.hpp"
 #include "cc/keys/key_registry.hpp"
 #include "cc/util/clock.hpp"
 #include "cc/util/crypto.hpp"

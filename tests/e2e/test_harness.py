@@ -15,8 +15,8 @@ ASAN_REPORT = [
     '{"level":"info","msg":"listening"}',
     "=================================================================",
     "==4242==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010",
-    "    #0 0x55 in cc::web::connection::on_read src/http/connection.cpp:120",
-    "SUMMARY: AddressSanitizer: heap-use-after-free src/http/connection.cpp:120",
+    "    #0 0x55 in cc::web::connection::on_read src/web/connection.cpp:120",
+    "SUMMARY: AddressSanitizer: heap-use-after-free src/web/connection.cpp:120",
 ]
 LSAN_REPORT = ["==4242==ERROR: LeakSanitizer: detected memory leaks",
                "Direct leak of 64 byte(s) in 1 object(s) allocated from:"]

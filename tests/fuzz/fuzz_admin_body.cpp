@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cc/api/json_body.hpp"
-#include "cc/http/message.hpp"
+#include "cc/web/message.hpp"
 
 namespace {
 

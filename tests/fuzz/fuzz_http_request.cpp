@@ -1,6 +1,6 @@
 // Fuzzes the front of the server: raw bytes through what connection.cpp does with them
 // (leading empty lines skipped, the head scanned for bare CR/LF and obs-fold, Beast's
-// request parser with the server's limits, the RFC 9112 head rules of cc/http/framing.hpp,
+// request parser with the server's limits, the RFC 9112 head rules of cc/web/framing.hpp,
 // the chunk-size line bound), up to a few pipelined requests per input, then what the
 // server does with each head: split the target, match the router (holding the service's
 // real route patterns), read query parameters, and take the Host apart as the inbound
@@ -30,8 +30,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "cc/http/framing.hpp"
-#include "cc/http/router.hpp"
+#include "cc/web/framing.hpp"
+#include "cc/web/router.hpp"
 #include "cc/keys/domain_name.hpp"
 
 #include <optional>
@@ -279,7 +279,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     constexpr std::size_t segment_sizes[] = {1, 2, 3, 5, 16, 100, 1460, std::string_view::npos};
     // (corpus/fuzz_http_request/crash-chunked-final-chunk-split: Beast 1.74 asserts `n >= 5`
     // in parse_chunk_header when a body that is only the final chunk arrives as "0\r\n" and
-    // then one byte; src/http/boost_assert.cpp lets that one wrong assert pass.)
+    // then one byte; src/web/boost_assert.cpp lets that one wrong assert pass.)
     const std::size_t segment = segment_sizes[data[0] % (sizeof(segment_sizes) / sizeof(segment_sizes[0]))];
     const std::string_view stream(reinterpret_cast<const char*>(data) + 1, size - 1);
     std::size_t offset = 0;  // what has "arrived" so far

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "cc/auth/admin_auth.hpp"
-#include "cc/http/router.hpp"
+#include "cc/web/router.hpp"
 #include "cc/keys/key_controls.hpp"
 #include "cc/keys/key_service.hpp"
 #include "cc/storage/store.hpp"

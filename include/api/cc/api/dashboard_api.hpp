@@ -2,8 +2,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cc/http/message.hpp"
-#include "cc/http/router.hpp"
+#include "cc/web/message.hpp"
+#include "cc/web/router.hpp"
 
 namespace cc::api {
 

@@ -1,5 +1,5 @@
 #pragma once
-#include "cc/http/router.hpp"
+#include "cc/web/router.hpp"
 #include "cc/intake/intake_service.hpp"
 
 namespace cc::api {

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cc/http/message.hpp"
+#include "cc/web/message.hpp"
 #include "cc/util/failure.hpp"
 
 namespace cc::api {

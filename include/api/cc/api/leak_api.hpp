@@ -5,7 +5,7 @@
 
 #include "cc/api/admin_api.hpp"
 #include "cc/auth/leak_signature.hpp"
-#include "cc/http/router.hpp"
+#include "cc/web/router.hpp"
 #include "cc/keys/key_controls.hpp"
 
 namespace cc::api {

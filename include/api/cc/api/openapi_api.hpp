@@ -1,7 +1,7 @@
 #pragma once
 #include <string_view>
 
-#include "cc/http/router.hpp"
+#include "cc/web/router.hpp"
 
 namespace cc::api {
 

@@ -1,7 +1,7 @@
 #pragma once
 #include <functional>
 
-#include "cc/http/router.hpp"
+#include "cc/web/router.hpp"
 #include "cc/ops/readiness.hpp"
 
 namespace cc::api {

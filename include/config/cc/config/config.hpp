@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cc/http/server_options.hpp"
+#include "cc/web/server_options.hpp"
 #include "cc/keys/rate_limiter.hpp"
 
 namespace cc::config {

@@ -1,4 +1,4 @@
-#include "cc/http/request_id.hpp"
+#include "cc/web/request_id.hpp"
 
 #include <atomic>
 #include <random>

@@ -1,4 +1,4 @@
-#include "cc/http/message.hpp"
+#include "cc/web/message.hpp"
 
 #include <nlohmann/json.hpp>
 

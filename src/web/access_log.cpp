@@ -1,4 +1,4 @@
-#include "cc/http/access_log.hpp"
+#include "cc/web/access_log.hpp"
 
 #include <string>
 #include <vector>

@@ -1,7 +1,7 @@
 #pragma once
 #include <string_view>
 
-#include "cc/http/message.hpp"
+#include "cc/web/message.hpp"
 
 namespace cc::web {
 

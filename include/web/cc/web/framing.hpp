@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cc/http/message.hpp"
+#include "cc/web/message.hpp"
 
 namespace cc::web {
 

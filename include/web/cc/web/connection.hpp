@@ -8,8 +8,8 @@
 #include "cc/net.hpp"
 
 #include <boost/asio/ssl/context.hpp>
-#include "cc/http/router.hpp"
-#include "cc/http/server_options.hpp"
+#include "cc/web/router.hpp"
+#include "cc/web/server_options.hpp"
 
 namespace cc::web {
 

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cc/http/message.hpp"
+#include "cc/web/message.hpp"
 #include "cc/util/percent_decode.hpp"
 
 namespace cc::web {

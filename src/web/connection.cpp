@@ -1,4 +1,4 @@
-#include "cc/http/connection.hpp"
+#include "cc/web/connection.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -7,10 +7,10 @@
 
 #include <boost/beast/ssl.hpp>
 
-#include "cc/http/access_log.hpp"
-#include "cc/http/framing.hpp"
-#include "cc/http/linger_close.hpp"
-#include "cc/http/request_id.hpp"
+#include "cc/web/access_log.hpp"
+#include "cc/web/framing.hpp"
+#include "cc/web/linger_close.hpp"
+#include "cc/web/request_id.hpp"
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
 

@@ -1,4 +1,4 @@
-#include "cc/http/router.hpp"
+#include "cc/web/router.hpp"
 
 #include <algorithm>
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "cc/http/server_options.hpp"
+#include "cc/web/server_options.hpp"
 
 namespace cc::web {
 

@@ -1,4 +1,4 @@
-#include "cc/http/framing.hpp"
+#include "cc/web/framing.hpp"
 
 #include <algorithm>
 #include <utility>

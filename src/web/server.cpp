@@ -1,4 +1,4 @@
-#include "cc/http/server.hpp"
+#include "cc/web/server.hpp"
 
 #include <malloc.h>
 
@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "cc/http/connection.hpp"
+#include "cc/web/connection.hpp"
 #include "cc/ops/logger.hpp"
 
 namespace cc::web {
