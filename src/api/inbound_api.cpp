@@ -1,6 +1,6 @@
 #include "cc/api/inbound_api.hpp"
 
-#include <nlohmann/json.hpp>
+#include "cc/util/json_text.hpp"
 
 namespace cc::api {
 namespace {
@@ -89,8 +89,13 @@ void inbound_api::register_routes(web::router& routes) {
                    intake_.receive_one(call_of(ctx), [done, request_id, version](util::outcome<intake::event_receipt> r) {
                        if (!r.ok()) return done(web::error_response(request_id, version, r.error()));
                        const auto& receipt = r.value();
-                       done(web::json_response(receipt.status == intake::receipt_status::accepted ? status::accepted : status::ok,
-                                               {{"status", status_text(receipt.status)}, {"event_id", receipt.event_id}}, version));
+                       std::string body;
+                       util::json_object_writer answer(body);
+                       answer.string("event_id", receipt.event_id).string("status", status_text(receipt.status));
+                       answer.close();
+                       done(web::json_text_response(
+                           receipt.status == intake::receipt_status::accepted ? status::accepted : status::ok, std::move(body),
+                           version));
                    });
                },
                check);
@@ -101,19 +106,26 @@ void inbound_api::register_routes(web::router& routes) {
                    intake_.receive_batch(call_of(ctx), [done, request_id, version](util::outcome<intake::batch_receipt> r) {
                        if (!r.ok()) return done(web::error_response(request_id, version, r.error()));
                        const auto& receipt = r.value();
-                       nlohmann::json results = nlohmann::json::array();
-                       for (const auto& item : receipt.results) {
-                           nlohmann::json entry = {{"index", item.index}, {"status", status_text(item.status)}};
-                           if (item.event_id) entry["event_id"] = *item.event_id;
-                           if (item.error) entry["error"] = web::error_json(*item.error);
-                           results.push_back(std::move(entry));
+                       std::string body;
+                       body.reserve(64 + receipt.results.size() * 80);
+                       util::json_object_writer answer(body);
+                       answer.integer("accepted", static_cast<std::int64_t>(receipt.accepted))
+                           .integer("duplicates", static_cast<std::int64_t>(receipt.duplicates))
+                           .integer("rejected", static_cast<std::int64_t>(receipt.rejected));
+                       auto& results = answer.begin("results");
+                       results += '[';
+                       for (std::size_t i = 0; i < receipt.results.size(); ++i) {
+                           const auto& item = receipt.results[i];
+                           if (i > 0) results += ',';
+                           util::json_object_writer entry(results);
+                           if (item.error) web::append_error_json(entry.begin("error"), *item.error);
+                           if (item.event_id) entry.string("event_id", *item.event_id);
+                           entry.integer("index", static_cast<std::int64_t>(item.index)).string("status", status_text(item.status));
+                           entry.close();
                        }
-                       done(web::json_response(status::ok,
-                                               {{"accepted", receipt.accepted},
-                                                {"duplicates", receipt.duplicates},
-                                                {"rejected", receipt.rejected},
-                                                {"results", std::move(results)}},
-                                               version));
+                       results += ']';
+                       answer.close();
+                       done(web::json_text_response(status::ok, std::move(body), version));
                    });
                },
                check);

@@ -1,13 +1,13 @@
 #include "cc/web/access_log.hpp"
 
+#include <charconv>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cc/net.hpp"
 #include "cc/ops/logger.hpp"
 #include "cc/ops/metrics.hpp"
+#include "cc/util/json_text.hpp"
 
 namespace cc::web {
 namespace {
@@ -44,29 +44,42 @@ logged_error error_of(const response& res) {
 
 void log_access(const request_context& ctx, const response& res, std::string_view method, double seconds) {
     auto& m = ops::global_metrics();
-    const auto status = std::to_string(res.result_int());
+    char status[4];
+    const int code = res.result_int();
+    const auto status_end = std::to_chars(status, status + sizeof status, code).ptr;
     // Label values stay bounded: a method the client made up is counted as "other".
     const bool known_method = http::string_to_verb(beast::string_view(method.data(), method.size())) != http::verb::unknown;
-    m.http_requests.inc({ctx.route, known_method ? std::string(method) : std::string("other"), status});
+    m.http_requests.inc({ctx.route, known_method ? method : std::string_view("other"),
+                         std::string_view(status, static_cast<std::size_t>(status_end - status))});
     m.http_duration.observe({ctx.route}, seconds);
-    const auto level = res.result_int() >= 500 ? spdlog::level::warn : spdlog::level::info;
+    const auto level = code >= 500 ? spdlog::level::warn : spdlog::level::info;
     if (!ops::should_log(level)) return;
-    nlohmann::json fields = {{"request_id", ctx.request_id},
-                             {"method", method},
-                             {"route", ctx.route},
-                             {"status", res.result_int()},
-                             {"latency_ms", seconds * 1000.0},
-                             {"client_ip", ctx.client_ip}};
-    if (!ctx.log_domain.empty()) fields["domain"] = ctx.log_domain;
-    if (!ctx.log_key_prefix.empty()) fields["key_prefix"] = ctx.log_key_prefix;
+    ops::log_line line(level, "request");
+    auto& fields = line.fields();
+    fields.string("request_id", ctx.request_id)
+        .string("method", method)
+        .string("route", ctx.route)
+        .integer("status", code)
+        .decimal3("latency_ms", seconds * 1000.0)
+        .string("client_ip", ctx.client_ip);
+    if (!ctx.log_domain.empty()) fields.string("domain", ctx.log_domain);
+    if (!ctx.log_key_prefix.empty()) fields.string("key_prefix", ctx.log_key_prefix);
     if (!ctx.log_error.empty()) {
-        fields["error"] = ctx.log_error;
-    } else if (res.result_int() >= 400) {
-        auto error = error_of(res);
-        if (!error.code.empty()) fields["error"] = std::move(error.code);
-        if (!error.fields.empty()) fields["error_fields"] = std::move(error.fields);
+        fields.string("error", ctx.log_error);
+    } else if (code >= 400) {
+        const auto error = error_of(res);
+        if (!error.code.empty()) fields.string("error", error.code);
+        if (!error.fields.empty()) {
+            auto& out = fields.begin("error_fields");
+            out += '[';
+            for (std::size_t i = 0; i < error.fields.size(); ++i) {
+                if (i > 0) out += ',';
+                util::append_json_string(out, error.fields[i]);
+            }
+            out += ']';
+        }
     }
-    ops::log(level, "request", fields);
+    line.write();
 }
 
 }  // namespace cc::web

@@ -91,8 +91,11 @@ net::awaitable<void> refuse(Stream& stream, const connection_env& env, const ref
     auto res = error_response(request_id, refused.version, failure);
     res.set("X-Request-Id", request_id);
     res.keep_alive(false);
+    std::string wire;
+    serialize(res, true, wire);
     beast::get_lowest_layer(stream).expires_after(milliseconds(env.options.body_timeout_ms));
-    co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+    const auto bytes = net::buffer(wire);
+    co_await net::async_write(stream, bytes, redirect_error(use_awaitable, ec));
     if (ops::should_log(spdlog::level::info)) {
         ops::log(spdlog::level::info, "request refused",
                  {{"request_id", request_id}, {"status", res.result_int()}, {"error", util::to_text(failure.code)}});
@@ -188,22 +191,32 @@ net::awaitable<head_result> read_head(Stream& stream, beast::flat_buffer& buffer
     co_return head_result::ok;
 }
 
-/// @brief Writes a response with the connection's common headers; HEAD gets the headers
-/// GET would, without the body.
+/// @brief True for the statuses that never have content (RFC 9110 §6.4.1): 1xx, 204 and 304.
+bool has_no_content(const response& res) {
+    const auto code = res.result_int();
+    return code < 200 || code == 204 || code == 304;
+}
+
+/// @brief Writes a response with the connection's common headers, as one buffer; HEAD
+/// gets the headers GET would, without the body. A 204 or 304 carries no Content-Length
+/// (RFC 9110 §8.6: a 304's would have to be the selected representation's length).
 template <typename Stream>
 net::awaitable<void> send(Stream& stream, const connection_env& env, const request& req, response& res,
                           const std::string& request_id, bool keep_alive, beast::error_code& ec) {
     res.version(req.version());
     res.set("X-Request-Id", request_id);
     res.keep_alive(keep_alive);
-    res.prepare_payload();
-    if (req.method() == http::verb::head) {
-        const auto length = res.body().size();
+    if (has_no_content(res)) {
         res.body().clear();
-        res.content_length(length);
+        res.erase(http::field::content_length);
+    } else {
+        res.content_length(res.body().size());
     }
+    std::string wire;
+    serialize(res, req.method() != http::verb::head, wire);
     beast::get_lowest_layer(stream).expires_after(milliseconds(env.options.body_timeout_ms));
-    co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+    const auto bytes = net::buffer(wire);
+    co_await net::async_write(stream, bytes, redirect_error(use_awaitable, ec));
 }
 
 /// @brief Body-read errors that mean the client left or was too slow: nothing to answer.

@@ -3,6 +3,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -55,12 +56,20 @@ using header_check = std::function<std::optional<response>(request_context&)>;
 /// @brief The HTTP status of one of the contract's error codes (from util::describe's table).
 bhttp::status status_for(util::error_code code);
 
+/// @brief Appends `res` as it goes on the wire (status line, fields as set, the body
+/// when `with_body`): one buffer, so a response is one write.
+void serialize(const response& res, bool with_body, std::string& out);
+
 /// @brief A JSON response.
 response json_response(bhttp::status status, const nlohmann::json& body, unsigned version = 11);
 
-/// @brief The SPEC's error object (code, message, details where given), without the
-/// request id: the body of an error answer, and the `error` of a rejected batch element.
-nlohmann::json error_json(const util::failure& failure);
+/// @brief A JSON response whose body is already JSON text (built with util::json_object_writer).
+response json_text_response(bhttp::status status, std::string body, unsigned version = 11);
+
+/// @brief Appends the SPEC's error object (code, details where given, message, and the
+/// request id unless empty) as JSON text: the body of an error answer, and the `error`
+/// of a rejected batch element.
+void append_error_json(std::string& out, const util::failure& failure, std::string_view request_id = {});
 
 /// @brief The one error builder: the SPEC's error shape, with the request id,
 /// details where given, and Retry-After where the failure says when to retry.
