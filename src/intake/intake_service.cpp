@@ -22,7 +22,7 @@ namespace {
 using util::failure;
 
 failure auth_failure(util::error_code code, std::string message) {
-    ops::global_metrics().auth_failures.inc({std::string(util::to_text(code))});
+    ops::global_metrics().auth_failures.inc({util::to_text(code)});
     return {code, std::move(message), {}};
 }
 
@@ -132,7 +132,7 @@ util::outcome<keys::key_lookup> intake_service::identify(const inbound_call& cal
     // marked exposed, and keeps working for server requests.
     if (call.browser_origin) {
         auto refusal = keys::key_controls::browser_refusal();
-        ops::global_metrics().auth_failures.inc({std::string(util::to_text(refusal.code))});
+        ops::global_metrics().auth_failures.inc({util::to_text(refusal.code)});
         if (call.api_key && auth::is_well_formed_api_key(*call.api_key)) {
             if (auto seen = registry_.find(util::sha256(*call.api_key))) {
                 if (call.on_identified) call.on_identified(*seen->state);
@@ -188,7 +188,7 @@ util::outcome<keys::key_lookup> intake_service::identify(const inbound_call& cal
     // Allowed IPs come from the index, so a change holds for the very next request.
     if (!state.allowed_ips.empty() && !state.allowed_ips.allows(call.client_ip)) {
         auto refusal = keys::key_controls::ip_refusal(state, call.client_ip);
-        ops::global_metrics().auth_failures.inc({std::string(util::to_text(refusal.code))});
+        ops::global_metrics().auth_failures.inc({util::to_text(refusal.code)});
         return refuse(std::move(refusal));
     }
     return std::move(*found);

@@ -53,14 +53,14 @@ void gauge(std::string& out, const std::string& name, const std::string& help, d
 }
 
 /// @brief Finds or adds the series for `key`: a shared lock on the hot path, a unique one to add.
-template <typename Map, typename Make>
-auto& series_for(std::shared_mutex& mutex, Map& map, const std::vector<std::string>& key, Make make) {
+template <typename Map, typename Key, typename Make>
+auto& series_for(std::shared_mutex& mutex, Map& map, const Key& key, Make make) {
     {
         std::shared_lock lock(mutex);
         if (const auto it = map.find(key); it != map.end()) return *it->second;
     }
     std::unique_lock lock(mutex);
-    auto& slot = map[key];
+    auto& slot = map[std::vector<std::string>(key.begin(), key.end())];
     if (!slot) slot = make();
     return *slot;
 }
@@ -92,7 +92,7 @@ std::optional<std::chrono::steady_clock::time_point> histogram_family::last_chan
     return as_time(last_change_ns_.load(std::memory_order_acquire));
 }
 
-void counter_family::inc(const std::vector<std::string>& label_values, std::uint64_t by) {
+void counter_family::inc(label_list label_values, std::uint64_t by) {
     last_change_ns_.store(steady_now_ns(), std::memory_order_release);
     series_for(mutex_, values_, label_values, [] { return std::make_unique<std::atomic<std::uint64_t>>(0); })
         .fetch_add(by, std::memory_order_relaxed);
@@ -120,7 +120,7 @@ histogram_family::histogram_family(std::string name, std::string help, std::vect
                                    std::vector<double> buckets)
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)), buckets_(std::move(buckets)) {}
 
-void histogram_family::observe(const std::vector<std::string>& label_values, double value) {
+void histogram_family::observe(label_list label_values, double value) {
     last_change_ns_.store(steady_now_ns(), std::memory_order_release);
     auto& s = series_for(mutex_, values_, label_values, [this] { return std::make_unique<series>(buckets_.size()); });
     for (std::size_t i = 0; i < buckets_.size(); ++i) {

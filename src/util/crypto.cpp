@@ -1,13 +1,34 @@
 #include "cc/util/crypto.hpp"
 
+#include <memory>
+#include <stdexcept>
+
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 namespace cc::util {
+namespace {
+
+/// @brief SHA-256 from the default provider, fetched once: OpenSSL 3's one-shot SHA256()
+/// looks the algorithm up on every call, which cost more than hashing a key.
+const EVP_MD* sha256_algorithm() {
+    static const std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> md(EVP_MD_fetch(nullptr, "SHA256", nullptr), &EVP_MD_free);
+    if (!md) throw std::runtime_error("OpenSSL has no SHA-256");
+    return md.get();
+}
+
+}  // namespace
 
 sha256_digest sha256(std::string_view data) {
+    // One digest context per thread, reset for each hash instead of allocated.
+    thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
     sha256_digest digest{};
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
+    unsigned int size = 0;
+    if (!ctx || EVP_DigestInit_ex2(ctx.get(), sha256_algorithm(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx.get(), digest.data(), &size) != 1 || size != digest.size()) {
+        throw std::runtime_error("SHA-256 failed");
+    }
     return digest;
 }
 

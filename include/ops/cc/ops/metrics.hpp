@@ -1,22 +1,40 @@
 #pragma once
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <optional>
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cc::ops {
+
+/// @brief Orders label sets, and finds a stored one from string views, so that counting
+/// a request allocates nothing once its series exists.
+struct label_values_less {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept {
+        return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+            return std::string_view(x) < std::string_view(y);
+        });
+    }
+};
+
+/// @brief Label values as the hot paths pass them: `{route, method, status}`.
+using label_list = std::initializer_list<std::string_view>;
 
 /// @brief Counters keyed by a small, bounded set of label values (never a domain or key).
 class counter_family {
 public:
     counter_family(std::string name, std::string help, std::vector<std::string> label_names);
-    void inc(const std::vector<std::string>& label_values, std::uint64_t by = 1);
+    void inc(label_list label_values, std::uint64_t by = 1);
     /// @brief Creates the series at 0 if it does not exist yet, so that it is exported
     /// from start-up on and `increase()` sees its first increment.
     void seed(const std::vector<std::string>& label_values);
@@ -31,7 +49,7 @@ private:
     std::string name_, help_;
     std::vector<std::string> label_names_;
     mutable std::shared_mutex mutex_;
-    std::map<std::vector<std::string>, std::unique_ptr<std::atomic<std::uint64_t>>> values_;
+    std::map<std::vector<std::string>, std::unique_ptr<std::atomic<std::uint64_t>>, label_values_less> values_;
 };
 
 /// @brief A histogram per label set, with fixed buckets.
@@ -39,7 +57,7 @@ class histogram_family {
 public:
     histogram_family(std::string name, std::string help, std::vector<std::string> label_names,
                      std::vector<double> buckets);
-    void observe(const std::vector<std::string>& label_values, double value);
+    void observe(label_list label_values, double value);
     /// @brief Creates the series with empty buckets if it does not exist yet.
     void seed(const std::vector<std::string>& label_values);
     /// @brief The number of observations of one series (0 when it does not exist).
@@ -60,7 +78,7 @@ private:
     std::vector<std::string> label_names_;
     std::vector<double> buckets_;
     mutable std::shared_mutex mutex_;
-    std::map<std::vector<std::string>, std::unique_ptr<series>> values_;
+    std::map<std::vector<std::string>, std::unique_ptr<series>, label_values_less> values_;
 };
 
 /// @brief Every `reason` of cc_auth_failures_total (the 401/403 codes of SPEC §2),
