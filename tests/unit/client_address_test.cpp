@@ -5,18 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "support/request_head.hpp"
+
 using namespace cc::web;
-
-namespace {
-
-request head(bhttp::verb method, std::string target, unsigned version,
-             std::vector<std::pair<std::string, std::string>> fields) {
-    request req{method, target, version};
-    for (const auto& [name, value] : fields) req.insert(name, value);
-    return req;
-}
-
-}  // namespace
+using cc::testing::head;
 
 TEST(ForwardedFor, FieldsAreJoinedAndWalkedFromTheRight) {
     const std::vector<std::string> trusted = {"127.0.0.1", "10.1.1.1"};

@@ -5,16 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "support/request_head.hpp"
+
 using namespace cc::web;
+using cc::testing::head;
 
 namespace {
-
-request head(bhttp::verb method, std::string target, unsigned version,
-             std::vector<std::pair<std::string, std::string>> fields) {
-    request req{method, target, version};
-    for (const auto& [name, value] : fields) req.insert(name, value);
-    return req;
-}
 
 std::string code_of(request req) {
     const auto e = check_request_head(req);
