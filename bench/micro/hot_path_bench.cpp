@@ -18,25 +18,14 @@
 #include "cc/util/clock.hpp"
 #include "cc/util/crypto.hpp"
 #include "cc/util/random.hpp"
+#include "support/lcg_random.hpp"
 
 namespace {
 
 using namespace cc;
 
 /// @brief Deterministic randomness, so every run benchmarks the same keys.
-class counter_random final : public util::random_source {
-public:
-    explicit counter_random(std::uint64_t seed = 42) : state_(seed) {}
-    void fill(unsigned char* out, std::size_t size) override {
-        for (std::size_t i = 0; i < size; ++i) {
-            state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
-            out[i] = static_cast<unsigned char>(state_ >> 56);
-        }
-    }
-
-private:
-    std::uint64_t state_;
-};
+constexpr std::uint64_t bench_seed = 42;
 
 /// @brief A registry holding `n` keys of one domain, plus the full values of those keys.
 struct loaded_registry {
@@ -44,7 +33,7 @@ struct loaded_registry {
     std::vector<std::string> values;
 
     explicit loaded_registry(std::size_t n) {
-        counter_random random;
+        cc::testing::lcg_random random(bench_seed);
         std::vector<storage::domain_record> domains{{"bench.example.com", "command", 0}};
         std::vector<storage::key_record> records;
         records.reserve(n);
@@ -67,14 +56,14 @@ struct loaded_registry {
 // ------------------------------------------------------------------ key path
 
 void BM_KeyWellFormed(benchmark::State& state) {
-    counter_random random;
+    cc::testing::lcg_random random(bench_seed);
     const auto key = auth::generate_api_key(random).value;
     for (auto _ : state) benchmark::DoNotOptimize(auth::is_well_formed_api_key(key));
 }
 BENCHMARK(BM_KeyWellFormed);
 
 void BM_KeyBadChecksum(benchmark::State& state) {
-    counter_random random;
+    cc::testing::lcg_random random(bench_seed);
     auto key = auth::generate_api_key(random).value;
     key.back() = key.back() == 'A' ? 'B' : 'A';
     for (auto _ : state) benchmark::DoNotOptimize(auth::is_well_formed_api_key(key));
@@ -82,7 +71,7 @@ void BM_KeyBadChecksum(benchmark::State& state) {
 BENCHMARK(BM_KeyBadChecksum);
 
 void BM_KeySha256(benchmark::State& state) {
-    counter_random random;
+    cc::testing::lcg_random random(bench_seed);
     const auto key = auth::generate_api_key(random).value;
     for (auto _ : state) benchmark::DoNotOptimize(util::sha256(key));
 }
@@ -116,7 +105,7 @@ BENCHMARK(BM_KeyParseChecksumHashLookup)->Arg(1)->Arg(10'000)->Arg(100'000);
 /// The 401 path's lookup: well-formed key that is not in the index.
 void BM_UnknownKeyLookup(benchmark::State& state) {
     loaded_registry loaded(10'000);
-    counter_random other(7);  // another seed: keys the registry never saw
+    cc::testing::lcg_random other(7);  // another seed: keys the registry never saw
     const auto unknown = auth::generate_api_key(other).value;
     if (loaded.registry.find(util::sha256(unknown))) state.SkipWithError("key unexpectedly known");
     for (auto _ : state) {

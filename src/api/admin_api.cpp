@@ -9,8 +9,6 @@
 #include "cc/api/json_body.hpp"
 #include "cc/api/views.hpp"
 #include "cc/keys/domain_name.hpp"
-#include "cc/ops/logger.hpp"
-#include "cc/storage/storage_error.hpp"
 #include "cc/util/rfc3339.hpp"
 
 namespace cc::api {
@@ -180,98 +178,24 @@ nlohmann::json created_json(const keys::created_key& created) { return to_json(c
 
 admin_api::admin_api(keys::key_service& keys, storage::store& store, const auth::admin_authenticator& auth,
                      std::vector<std::string> cors_origins, offload run_blocking, keys::key_controls* controls)
-    : keys_(keys), store_(store), auth_(auth), cors_origins_(std::move(cors_origins)), run_blocking_(std::move(run_blocking)),
-      controls_(controls) {}
+    : keys_(keys), store_(store), controls_(controls), guard_(auth, std::move(run_blocking)),
+      cors_(std::make_shared<const web::cors_policy>(
+          std::move(cors_origins),
+          util::failure{util::error_code::origin_not_allowed, "This origin may not call the admin API.", {}})),
+      controls_routes_(keys, store) {}
 
-bool admin_api::origin_allowed(std::string_view origin) const {
-    return std::find(cors_origins_.begin(), cors_origins_.end(), origin) != cors_origins_.end();
-}
-
-void admin_api::apply_cors(const web::request_context& ctx, web::response& res) const {
-    const auto origin = ctx.req[web::bhttp::field::origin];
-    if (origin.empty()) return;
-    res.set(web::bhttp::field::vary, "Origin");
-    if (!origin_allowed(std::string_view(origin.data(), origin.size()))) return;
-    res.set(web::bhttp::field::access_control_allow_origin, origin);
-    res.set(web::bhttp::field::access_control_expose_headers, "X-Request-Id, Retry-After");
-}
-
-void admin_api::add(web::router& routes, verb method, const std::string& pattern, std::vector<std::string> params,
+void admin_api::add(web::route_group& group, verb method, const std::string& pattern, std::vector<std::string> params,
                     admin_handler h) {
     // Checked before the handler runs, so no route ever ignores a parameter it was sent.
-    add(routes, method, pattern, [params = std::move(params), h = std::move(h)](web::request_context& ctx, const keys::actor& who) {
+    auto checked = [params = std::move(params), h = std::move(h)](web::request_context& ctx, const keys::actor& who) {
         if (auto q = params_of(ctx, params); !q.problems.empty()) return invalid(ctx, std::move(q.problems));
         return h(ctx, who);
-    });
-}
-
-void admin_api::add(web::router& routes, verb method, const std::string& pattern, admin_handler h) {
-    auto& methods = methods_by_pattern_[pattern];
-    if (methods.empty()) {
-        add_preflight(routes, pattern);
-    } else {
-        methods += ", ";
-    }
-    methods += std::string(web::bhttp::to_string(method));
-    routes.add(method, pattern, admin_body_limit, [this, h](web::request_context& ctx, web::responder done) {
-        const auto authorization = ctx.req[web::bhttp::field::authorization];
-        // Authorization is a singleton field (RFC 9110 §11.6.2): two lines are ambiguous, refused.
-        const bool single = ctx.req.count(web::bhttp::field::authorization) <= 1;
-        const auto token_id =
-            single ? auth_.authenticate(std::string_view(authorization.data(), authorization.size())) : std::nullopt;
-        if (!token_id) {
-            auto res = web::error_response(
-                ctx, {util::error_code::unauthorized,
-                      auth_.enabled() ? "A valid admin bearer token is required."
-                                      : "The admin API is disabled: no admin token is configured (set CC_ADMIN_TOKEN).",
-                      {}});
-            res.set(web::bhttp::field::www_authenticate, "Bearer");
-            apply_cors(ctx, res);
-            // Repeated guesses from one address are answered later (still 401), off the network thread.
-            return auth_.answer_failure(ctx.client_ip, !authorization.empty(),
-                                        [done, res = std::move(res)]() mutable { done(std::move(res)); });
-        }
-        // Storage calls block: run them off the network threads.
-        run_blocking_([this, h, &ctx, done, who = keys::actor{*token_id, ctx.client_ip}] {
-            web::response res;
-            try {
-                res = h(ctx, who);
-            } catch (const storage::storage_error& e) {
-                ops::log(spdlog::level::err, "admin storage error", {{"request_id", ctx.request_id}, {"error", e.what()}});
-                res = web::error_response(ctx, {util::error_code::unavailable, "Storage is unavailable; nothing was changed. Retry shortly.", {}, 1});
-            } catch (const std::exception& e) {
-                ops::log(spdlog::level::err, "admin handler failed", {{"request_id", ctx.request_id}, {"error", e.what()}});
-                res = web::error_response(ctx, {util::error_code::internal_error, "An unexpected error occurred.", {}});
-            }
-            apply_cors(ctx, res);
-            done(std::move(res));
-        });
-    });
-}
-
-void admin_api::add_preflight(web::router& routes, const std::string& pattern) {
-    routes.add(verb::options, pattern, admin_body_limit, [this, pattern](web::request_context& ctx, web::responder done) {
-        const auto origin = ctx.req[web::bhttp::field::origin];
-        if (!origin.empty() && !origin_allowed(std::string_view(origin.data(), origin.size()))) {
-            auto res = web::error_response(ctx, {util::error_code::origin_not_allowed, "This origin may not call the admin API.", {}});
-            res.set(web::bhttp::field::vary, "Origin");
-            return done(std::move(res));
-        }
-        auto res = no_content();
-        const auto& methods = methods_by_pattern_.at(pattern);
-        res.set(web::bhttp::field::allow, methods + ", OPTIONS");
-        if (!origin.empty()) {
-            res.set(web::bhttp::field::access_control_allow_origin, origin);
-            res.set(web::bhttp::field::access_control_allow_methods, methods);
-            res.set(web::bhttp::field::access_control_allow_headers, "Authorization, Content-Type, X-Request-Id");
-            res.set(web::bhttp::field::access_control_max_age, "600");
-            res.set(web::bhttp::field::vary, "Origin");
-        }
-        done(std::move(res));
-    });
+    };
+    group.add(method, pattern, guard_.wrap(std::move(checked)));
 }
 
 void admin_api::register_routes(web::router& routes) {
+    web::route_group group(routes, admin_body_limit, cors_);
     const auto with_actor = [this](auto method) {
         return [this, method](web::request_context& ctx, const keys::actor& who) { return (this->*method)(ctx, who); };
     };
@@ -279,31 +203,31 @@ void admin_api::register_routes(web::router& routes) {
         return [this, method](web::request_context& ctx, const keys::actor&) { return (this->*method)(ctx); };
     };
     using params = std::vector<std::string>;
-    add(routes, verb::get, "/admin/domains", params{"limit", "after"}, without_actor(&admin_api::list_domains));
-    add(routes, verb::put, "/admin/domains/{domain}", params{}, with_actor(&admin_api::put_domain));
-    add(routes, verb::get, "/admin/domains/{domain}", params{}, without_actor(&admin_api::get_domain));
-    add(routes, verb::delete_, "/admin/domains/{domain}", params{}, with_actor(&admin_api::delete_domain));
-    add(routes, verb::post, "/admin/keys", params{}, with_actor(&admin_api::create_key));
-    add(routes, verb::get, "/admin/keys", params{"domain"}, without_actor(&admin_api::list_keys));
-    add(routes, verb::get, "/admin/keys/{id}", params{}, without_actor(&admin_api::get_key));
-    add(routes, verb::patch, "/admin/keys/{id}", params{}, with_actor(&admin_api::rename_key));
-    add(routes, verb::delete_, "/admin/keys/{id}", params{}, [this](web::request_context& ctx, const keys::actor& who) {
+    add(group, verb::get, "/admin/domains", params{"limit", "after"}, without_actor(&admin_api::list_domains));
+    add(group, verb::put, "/admin/domains/{domain}", params{}, with_actor(&admin_api::put_domain));
+    add(group, verb::get, "/admin/domains/{domain}", params{}, without_actor(&admin_api::get_domain));
+    add(group, verb::delete_, "/admin/domains/{domain}", params{}, with_actor(&admin_api::delete_domain));
+    add(group, verb::post, "/admin/keys", params{}, with_actor(&admin_api::create_key));
+    add(group, verb::get, "/admin/keys", params{"domain"}, without_actor(&admin_api::list_keys));
+    add(group, verb::get, "/admin/keys/{id}", params{}, without_actor(&admin_api::get_key));
+    add(group, verb::patch, "/admin/keys/{id}", params{}, with_actor(&admin_api::rename_key));
+    add(group, verb::delete_, "/admin/keys/{id}", params{}, [this](web::request_context& ctx, const keys::actor& who) {
         const auto result = keys_.delete_key(ctx.param("id"), who);
         return result.ok() ? no_content() : web::error_response(ctx, result.error());
     });
-    add(routes, verb::post, "/admin/keys/{id}/revoke", params{}, [this](web::request_context& ctx, const keys::actor& who) {
+    add(group, verb::post, "/admin/keys/{id}/revoke", params{}, [this](web::request_context& ctx, const keys::actor& who) {
         return respond(ctx, keys_.revoke_key(ctx.param("id"), who), status::ok, [](const auto& k) { return to_json(k); });
     });
-    add(routes, verb::post, "/admin/keys/{id}/restore", params{}, [this](web::request_context& ctx, const keys::actor& who) {
+    add(group, verb::post, "/admin/keys/{id}/restore", params{}, [this](web::request_context& ctx, const keys::actor& who) {
         return respond(ctx, keys_.restore_key(ctx.param("id"), who), status::ok, [](const auto& k) { return to_json(k); });
     });
-    add(routes, verb::post, "/admin/keys/{id}/roll", params{}, with_actor(&admin_api::roll_key));
-    add(routes, verb::get, "/admin/events",
+    add(group, verb::post, "/admin/keys/{id}/roll", params{}, with_actor(&admin_api::roll_key));
+    add(group, verb::get, "/admin/events",
         params{"domain", "limit", "before", "key_id", "event", "event_id", "since", "until"},
         without_actor(&admin_api::list_events));
-    add(routes, verb::get, "/admin/events/{event_id}", params{"domain"}, without_actor(&admin_api::get_event));
-    add(routes, verb::get, "/admin/audit", params{"domain", "limit", "before"}, without_actor(&admin_api::list_audit));
-    register_control_routes(routes);
+    add(group, verb::get, "/admin/events/{event_id}", params{"domain"}, without_actor(&admin_api::get_event));
+    add(group, verb::get, "/admin/audit", params{"domain", "limit", "before"}, without_actor(&admin_api::list_audit));
+    controls_routes_.register_routes(group, guard_);
 }
 
 web::response admin_api::put_domain(web::request_context& ctx, const keys::actor& who) {

@@ -3,7 +3,6 @@
 
 #include <charconv>
 
-#include "cc/api/admin_api.hpp"
 #include "cc/api/views.hpp"
 #include "cc/keys/domain_name.hpp"
 #include "cc/keys/ip_allowlist.hpp"
@@ -92,14 +91,17 @@ std::optional<std::vector<std::string>> allowed_ips_field(const nlohmann::json& 
     return std::move(checked.normalized);
 }
 
-void admin_api::register_control_routes(web::router& routes) {
-    add(routes, verb::get, "/admin/keys/{id}/usage",
-        [this](web::request_context& ctx, const keys::actor&) { return key_usage(ctx); });
-    add(routes, verb::get, "/admin/rejections",
-        [this](web::request_context& ctx, const keys::actor&) { return list_rejections(ctx); });
+controls_api::controls_api(keys::key_service& keys, storage::store& store) : keys_(keys), store_(store) {}
+
+void controls_api::register_routes(web::route_group& group, const admin_guard& guard) {
+    // Each checks its own query string.
+    group.add(verb::get, "/admin/keys/{id}/usage",
+              guard.wrap([this](web::request_context& ctx, const keys::actor&) { return key_usage(ctx); }));
+    group.add(verb::get, "/admin/rejections",
+              guard.wrap([this](web::request_context& ctx, const keys::actor&) { return list_rejections(ctx); }));
 }
 
-web::response admin_api::key_usage(web::request_context& ctx) {
+web::response controls_api::key_usage(web::request_context& ctx) {
     const auto query = query_of(ctx);
     std::vector<util::field_problem> problems;
     unknown_parameters(query, {"hours"}, problems);
@@ -138,7 +140,7 @@ web::response admin_api::key_usage(web::request_context& ctx) {
     return web::json_response(status::ok, {{"key_id", key.value().key.id}, {"hours", std::move(list)}});
 }
 
-web::response admin_api::list_rejections(web::request_context& ctx) {
+web::response controls_api::list_rejections(web::request_context& ctx) {
     const auto query = query_of(ctx);
     std::vector<util::field_problem> problems;
     unknown_parameters(query, {"domain", "limit", "before", "request_id"}, problems);

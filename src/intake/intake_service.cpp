@@ -103,7 +103,11 @@ intake_service::intake_service(keys::key_registry& registry, event_writer& write
 void intake_service::note_refusal(const std::optional<keys::key_lookup>& key, const inbound_call& call,
                                   const util::failure& f) const {
     // Only a refusal with an identified key is the customer's to see (usage, rejection log).
-    if (key && controls_) controls_->refused(*key, f, {call.request_id, call.client_ip});
+    if (key) note_refusal(*key, call, f);
+}
+
+void intake_service::note_refusal(const keys::key_lookup& key, const inbound_call& call, const util::failure& f) const {
+    if (controls_) controls_->refused(key, f, {call.request_id, call.client_ip});
 }
 
 std::string intake_service::new_event_id() {
@@ -219,29 +223,46 @@ void intake_service::charge_events(const authorized& who, std::size_t count) {
     rate_limits_.charge(who.key.plan, *who.key.usage, count);
 }
 
-void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
+util::outcome<intake_service::opened_call> intake_service::open_call(inbound_call& call, bool form_allowed,
+                                                                     std::size_t limit) {
     std::optional<keys::key_lookup> identified;
     const auto refuse = [&](util::failure f) {
         note_refusal(identified, call, f);
-        done(std::move(f));
+        return f;
     };
     auto admitted = admit(call, identified);
     if (!admitted.ok()) return refuse(admitted.error());
     const auto kind = media_kind(call.content_type);
-    if (!kind) return refuse(unsupported_media_type(true));
-    if (auto refused = decode_content(call, max_event_bytes)) return refuse(std::move(*refused));
+    if (!kind || (!form_allowed && *kind != "json")) return refuse(unsupported_media_type(form_allowed));
+    if (auto refused = decode_content(call, limit)) return refuse(std::move(*refused));
+    return opened_call{std::move(admitted.value()), *kind == "form"};
+}
+
+template <typename T>
+auto intake_service::refuser(const keys::key_lookup& key, const inbound_call& call, const reply<T>& done) const {
+    return [this, &key, &call, &done](util::failure f) {
+        note_refusal(key, call, f);
+        done(std::move(f));
+    };
+}
+
+void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
+    auto opened = open_call(call, true, max_event_bytes);
+    if (!opened.ok()) return done(opened.error());
+    auto& admitted = opened.value().who;
+    const auto refuse = refuser(admitted.key, call, done);
 
     auto& metrics = ops::global_metrics();
     std::string error;
     events::validation_result result;
-    if (*kind == "json") {
+    if (!opened.value().form) {
         auto doc = events::read_events(call.body, events::body_shape::single_event, error);
         if (!doc) {
             metrics.events.inc({"rejected"});
             return refuse(failure{util::error_code::invalid_json, std::move(error), {}});
         }
         result = events::validate_event(doc->root, events::value_text_at(*doc, "/value"), std::move(call.body),
-                                        admitted.value().now);
+                                        admitted.now);
     } else {
         if (looks_like_json(call.body)) {
             metrics.events.inc({"rejected"});
@@ -255,7 +276,7 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
             metrics.events.inc({"rejected"});
             return refuse(failure{util::error_code::invalid_json, "The form body cannot be decoded: " + error + ".", {}});
         }
-        result = events::validate_event(*form, nullptr, std::move(call.body), admitted.value().now);
+        result = events::validate_event(*form, nullptr, std::move(call.body), admitted.now);
     }
     if (!result.ok()) {
         metrics.events.inc({"rejected"});
@@ -265,12 +286,12 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
     if (!event.event_id) event.event_id = new_event_id();
     const auto event_id = *event.event_id;
 
-    const auto& key = admitted.value().key;
-    write_request request{*key.state->domain, std::string(key.state->id), admitted.value().now, {}};
+    const auto& key = admitted.key;
+    write_request request{*key.state->domain, std::string(key.state->id), admitted.now, {}};
     request.events.push_back(std::move(event));
     auto usage = key.usage;
     auto ip = call.client_ip;
-    const auto now = admitted.value().now;
+    const auto now = admitted.now;
     const bool queued = writer_.submit(std::move(request), [done, event_id, usage, ip, now](auto outcomes) {
         auto& metrics = ops::global_metrics();
         if (!outcomes) return done(unavailable());
@@ -284,16 +305,10 @@ void intake_service::receive_one(inbound_call call, reply<event_receipt> done) {
 }
 
 void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done) {
-    std::optional<keys::key_lookup> identified;
-    const auto refuse = [&](util::failure f) {
-        note_refusal(identified, call, f);
-        done(std::move(f));
-    };
-    auto admitted = admit(call, identified);
-    if (!admitted.ok()) return refuse(admitted.error());
-    const auto kind = media_kind(call.content_type);
-    if (!kind || *kind != "json") return refuse(unsupported_media_type(false));
-    if (auto refused = decode_content(call, max_batch_bytes)) return refuse(std::move(*refused));
+    auto opened = open_call(call, false, max_batch_bytes);
+    if (!opened.ok()) return done(opened.error());
+    auto& admitted = opened.value().who;
+    const auto refuse = refuser(admitted.key, call, done);
 
     std::string error;
     auto doc = events::read_events(call.body, events::body_shape::batch, error);
@@ -307,13 +322,13 @@ void intake_service::receive_batch(inbound_call call, reply<batch_receipt> done)
     }
     // The rate limit counts events: admit() took one token for the request, the rest of
     // the batch is charged now (it may leave the bucket in debt, which later requests repay).
-    charge_events(admitted.value(), events_field->size() - 1);
+    charge_events(admitted, events_field->size() - 1);
 
     auto& metrics = ops::global_metrics();
-    const auto now = admitted.value().now;
+    const auto now = admitted.now;
     auto receipt = std::make_shared<batch_receipt>();
     receipt->results.resize(events_field->size());
-    const auto& key = admitted.value().key;
+    const auto& key = admitted.key;
     write_request request{*key.state->domain, std::string(key.state->id), now, {}};
     std::vector<std::size_t> stored_index;  // request.events[i] is batch element stored_index[i]
     // Each event keeps its own bytes as sent; re-serializing is the fallback only.

@@ -8,6 +8,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "cc/web/access_log.hpp"
+#include "cc/web/client_address.hpp"
 #include "cc/web/framing.hpp"
 #include "cc/web/linger_close.hpp"
 #include "cc/web/request_id.hpp"

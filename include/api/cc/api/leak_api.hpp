@@ -3,7 +3,7 @@
 #include <mutex>
 #include <string>
 
-#include "cc/api/admin_api.hpp"
+#include "cc/api/admin_guard.hpp"
 #include "cc/auth/leak_signature.hpp"
 #include "cc/web/router.hpp"
 #include "cc/keys/key_controls.hpp"

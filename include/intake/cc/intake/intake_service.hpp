@@ -103,7 +103,21 @@ private:
     /// applies the rate limit. `identified` is set to the key once known, so the caller
     /// records its later refusals (identify() records its own).
     util::outcome<authorized> admit(inbound_call& call, std::optional<keys::key_lookup>& identified);
+    /// @brief What the opening every inbound call shares yields.
+    struct opened_call {
+        authorized who;
+        bool form = false;  ///< the body is application/x-www-form-urlencoded (else JSON)
+    };
+    /// @brief The opening receive_one and receive_batch share: the key (admit: identify,
+    /// rate limit), the media type (JSON, or a form when `form_allowed`), then the
+    /// Content-Encoding undone within `limit` bytes. A refusal is recorded against the key
+    /// once it is known.
+    util::outcome<opened_call> open_call(inbound_call& call, bool form_allowed, std::size_t limit);
     void note_refusal(const std::optional<keys::key_lookup>& key, const inbound_call& call, const util::failure& f) const;
+    void note_refusal(const keys::key_lookup& key, const inbound_call& call, const util::failure& f) const;
+    /// @brief A refusal after the opening: recorded against the admitted key, then answered.
+    template <typename T>
+    auto refuser(const keys::key_lookup& key, const inbound_call& call, const reply<T>& done) const;
     /// @brief Charges `count` more events to the key's rate limit (after admit took one).
     void charge_events(const authorized& who, std::size_t count);
     std::string new_event_id();

@@ -3,7 +3,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "cc/web/message.hpp"
 
@@ -49,10 +48,5 @@ std::optional<framing_error> check_request_head(request& req);
 /// characters, at most one trailing dot) or a bracketed IPv6 literal, with an optional
 /// port of 1-5 digits (≤ 65535). Empty is valid (RFC 9110 §7.2).
 bool is_valid_host(std::string_view host) noexcept;
-
-/// @brief The client's address: the peer, or, when the peer is a trusted proxy, the
-/// right-most X-Forwarded-For address (all fields joined in order) that is not itself a
-/// trusted proxy. An entry that is not an IP address ends the walk at the peer.
-std::string client_address(const std::string& peer, const request& req, const std::vector<std::string>& trusted);
 
 }  // namespace cc::web
