@@ -29,7 +29,7 @@ bool routine_error(const beast::error_code& ec) {
            ec == net::error::broken_pipe;
 }
 
-/// @brief Awaits a handler's responder, resuming on the connection's strand.
+/// @brief Awaits a handler's responder, resuming on the connection's thread.
 template <typename Token>
 auto async_handle(const handler& h, request_context& ctx, Token&& token) {
     return net::async_initiate<Token, void(response)>(

@@ -15,16 +15,31 @@ namespace cc::web {
 using namespace std::chrono;
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
-    explicit impl(server_options o) : options(std::move(o)), ioc(options.threads) {}
+    explicit impl(server_options o)
+        : options(std::move(o)), contexts(make_contexts(options.threads)), ioc(*contexts.front()) {
+        for (auto& context : contexts) work.emplace_back(context->get_executor());
+    }
+
+    /// @brief One single-threaded io_context per thread: a connection needs no strand,
+    /// and threads do not wake each other through one shared queue.
+    static std::vector<std::unique_ptr<net::io_context>> make_contexts(int threads) {
+        std::vector<std::unique_ptr<net::io_context>> out;
+        for (int i = 0; i < std::max(1, threads); ++i) out.push_back(std::make_unique<net::io_context>(1));
+        return out;
+    }
 
     server_options options;
-    net::io_context ioc;
+    /// @brief Each connection lives on one of these for its whole life (handed out in
+    /// turn at accept); the first also runs the acceptors and the drain.
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    net::io_context& ioc;
+    std::atomic<std::size_t> next_context{0};
     std::atomic<bool> draining{false};
     std::atomic<int> accept_loops{0};  ///< accept_loop coroutines not yet ended
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     mutable std::mutex slots_mutex;
     std::list<std::shared_ptr<connection_slot>> slots;
-    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
     std::atomic<std::shared_ptr<ssl::context>> tls;
 
     /// @brief A server TLS context: TLS 1.2 and 1.3 only, forward-secret AEAD ciphers.
@@ -49,7 +64,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         return ctx;
     }
 
-    /// @brief Ends an idle connection on its own strand by cancelling its wait for the
+    /// @brief Ends an idle connection on its own thread by cancelling its wait for the
     /// next request. Cancelling, not closing: if that request's bytes were already read,
     /// the read has completed, the cancel does nothing, and the request is answered.
     static void end_if_idle(const std::shared_ptr<connection_slot>& slot) {
@@ -115,7 +130,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         } counted{accept_loops};
         for (;;) {
             beast::error_code ec;
-            auto socket = co_await acceptor.async_accept(net::make_strand(ioc), net::redirect_error(net::use_awaitable, ec));
+            auto& home = *contexts[next_context++ % contexts.size()];
+            auto socket = co_await acceptor.async_accept(home.get_executor(), net::redirect_error(net::use_awaitable, ec));
             if (ec) {
                 if (ec == net::error::operation_aborted || draining) co_return;
                 // Out of descriptors and the like: pause briefly instead of spinning.
@@ -182,8 +198,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
             beast::error_code ec;
             co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
         }
-        work.reset();
-        ioc.stop();
+        stop_all();
+    }
+
+    void stop_all() {
+        for (auto& guard : work) guard.reset();
+        for (auto& context : contexts) context->stop();
     }
 };
 
@@ -193,7 +213,6 @@ server::server(server_options options) : impl_(std::make_shared<impl>(std::move(
     // mapping, returned to the system when the request ends, so a burst of large requests
     // does not leave the heap at its peak.
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-    impl_->work.emplace(impl_->ioc.get_executor());
     if (tls_enabled()) impl_->tls.store(impl_->load_tls());
 }
 
@@ -206,7 +225,7 @@ bool server::tls_enabled() const noexcept {
 }
 
 server::~server() {
-    impl_->ioc.stop();
+    for (auto& context : impl_->contexts) context->stop();
 }
 
 std::string server::listen(const std::string& host_port, const router& routes) {
@@ -238,8 +257,8 @@ std::string server::listen(const std::string& host_port, const router& routes) {
 
 void server::run() {
     std::vector<std::thread> workers;
-    for (int i = 1; i < impl_->options.threads; ++i) {
-        workers.emplace_back([this] { impl_->ioc.run(); });
+    for (std::size_t i = 1; i < impl_->contexts.size(); ++i) {
+        workers.emplace_back([this, i] { impl_->contexts[i]->run(); });
     }
     impl_->ioc.run();
     for (auto& t : workers) t.join();

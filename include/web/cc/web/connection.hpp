@@ -14,7 +14,7 @@
 namespace cc::web {
 
 /// @brief What the server knows of one open connection, so that draining and the
-/// connection cap can close idle ones. Touched only on the connection's strand,
+/// connection cap can close idle ones. Touched only on the connection's thread,
 /// except `idle`, which the server reads to pick a victim.
 struct connection_slot {
     net::any_io_executor executor;

@@ -9,8 +9,8 @@ namespace cc::web {
 
 class router;
 
-/// @brief The HTTP/1.1 server: worker threads running one io_context, a coroutine
-/// per connection on its own strand, graceful draining. Never throws from the
+/// @brief The HTTP/1.1 server: worker threads each running its own io_context, a
+/// coroutine per connection on one of them, graceful draining. Never throws from the
 /// network path; errors are error_codes.
 class server {
 public:
