@@ -264,23 +264,24 @@ std::vector<insert_outcome> sqlite_storage::insert_events(std::span<const event_
         "ON CONFLICT (domain, event_id) DO NOTHING");
     for (const auto& item : events) {
         const auto& e = *item.event;
+        // The row's text stays in `events` until the scope resets the statement: bound in place.
         statement_scope s(insert);
-        s->bind(1, std::string_view(item.domain))
-            .bind(2, e.event_id)
-            .bind(3, std::string_view(item.key_id))
-            .bind(4, std::string_view(e.name))
-            .bind(5, e.email)
-            .bind(6, e.email_sha256)
-            .bind(7, e.phone)
-            .bind(8, e.phone_sha256)
-            .bind(9, e.external_id)
-            .bind(10, e.click_id)
-            .bind(11, e.value)
-            .bind(12, e.currency)
+        s->bind_borrowed(1, std::string_view(item.domain))
+            .bind_borrowed(2, e.event_id)
+            .bind_borrowed(3, std::string_view(item.key_id))
+            .bind_borrowed(4, std::string_view(e.name))
+            .bind_borrowed(5, e.email)
+            .bind_borrowed(6, e.email_sha256)
+            .bind_borrowed(7, e.phone)
+            .bind_borrowed(8, e.phone_sha256)
+            .bind_borrowed(9, e.external_id)
+            .bind_borrowed(10, e.click_id)
+            .bind_borrowed(11, e.value)
+            .bind_borrowed(12, e.currency)
             .bind(13, e.occurred_at)
             .bind(14, item.received_at)
-            .bind(15, e.properties)
-            .bind(16, std::string_view(e.raw));
+            .bind_borrowed(15, e.properties)
+            .bind_borrowed(16, std::string_view(e.raw));
         s->run();
         outcomes.push_back(db.changes() == 1 ? insert_outcome::inserted : insert_outcome::duplicate);
     }

@@ -34,6 +34,16 @@ statement& statement::bind(int index, std::string_view value) {
     return *this;
 }
 
+statement& statement::bind_borrowed(int index, std::string_view value) {
+    const int rc = sqlite3_bind_text64(stmt_.get(), index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8);
+    if (rc != SQLITE_OK) throw_sqlite_error(db_, rc, "bind");
+    return *this;
+}
+
+statement& statement::bind_borrowed(int index, const std::optional<std::string>& value) {
+    return value ? bind_borrowed(index, std::string_view(*value)) : bind_null(index);
+}
+
 statement& statement::bind(int index, const std::optional<std::string>& value) {
     return value ? bind(index, std::string_view(*value)) : bind_null(index);
 }
