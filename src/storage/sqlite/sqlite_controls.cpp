@@ -6,6 +6,7 @@
 
 #include "cc/storage/listing_page.hpp"
 #include "cc/storage/record_readers.hpp"
+#include "cc/storage/sqlite/listing_filter.hpp"
 #include "cc/storage/sqlite/sqlite_storage.hpp"
 #include "cc/storage/storage_error.hpp"
 
@@ -107,19 +108,13 @@ void sqlite_storage::insert_rejections(std::span<const rejection_record> rows, i
 
 page<rejection_record> sqlite_storage::list_rejections(const listing_query& query,
                                                        const std::optional<std::string>& request_id) {
+    listing_filter filter;
+    filter.equals("domain", query.domain).compare("id", "<", query.before).equals("request_id", request_id);
     std::lock_guard lock(reader_.mutex);
-    statement_scope s(reader_.db->prepared(
-        std::string("SELECT ") + std::string(rejection_columns) +
-        " FROM rejections WHERE (? IS NULL OR domain = ?) AND (? IS NULL OR id < ?) AND (? IS NULL OR request_id = ?)"
-        " ORDER BY id DESC LIMIT ?"));
+    statement_scope s(reader_.db->prepared(std::string("SELECT ") + std::string(rejection_columns) + " FROM rejections" +
+                                           filter.where() + " ORDER BY id DESC LIMIT ?"));
     const int limit = page_size(query.limit);
-    s->bind(1, query.domain)
-        .bind(2, query.domain)
-        .bind(3, query.before)
-        .bind(4, query.before)
-        .bind(5, request_id)
-        .bind(6, request_id)
-        .bind(7, std::int64_t{limit} + 1);
+    s->bind(filter.bind(*s), std::int64_t{limit} + 1);
     return collect_page(limit, &rejection_record::id, [&] { return s->step(); },
                         [&] { return read_rejection(statement_row(*s)); });
 }

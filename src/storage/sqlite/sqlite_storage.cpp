@@ -6,6 +6,7 @@
 
 #include "cc/storage/listing_page.hpp"
 #include "cc/storage/record_readers.hpp"
+#include "cc/storage/sqlite/listing_filter.hpp"
 #include "cc/storage/storage_error.hpp"
 
 namespace cc::storage::sqlite {
@@ -191,12 +192,15 @@ private:
     bool registry_changed_ = false;
 };
 
-/// @brief Runs a newest-first listing; fetches one row more than asked to know if a next page exists.
+/// @brief Runs a newest-first listing (`sql` ends in "LIMIT ?", after the filter's values);
+/// fetches one row more than asked to know if a next page exists.
 template <typename Record, typename Reader>
-page<Record> run_listing(statement& s, const listing_query& q, Reader read, std::int64_t Record::*cursor) {
+page<Record> run_listing(database& db, const std::string& sql, const listing_filter& filter, const listing_query& q,
+                         Reader read, std::int64_t Record::*cursor) {
     const int size = page_size(q.limit);
-    s.bind(1, q.domain).bind(2, q.domain).bind(3, q.before).bind(4, q.before).bind(5, std::int64_t{size} + 1);
-    return collect_page(size, cursor, [&] { return s.step(); }, [&] { return read(statement_row(s)); });
+    statement_scope s(db.prepared(sql));
+    s->bind(filter.bind(*s), std::int64_t{size} + 1);
+    return collect_page(size, cursor, [&] { return s->step(); }, [&] { return read(statement_row(*s)); });
 }
 
 }  // namespace
@@ -290,25 +294,35 @@ std::vector<insert_outcome> sqlite_storage::insert_events(std::span<const event_
 }
 
 page<event_record> sqlite_storage::list_events(const listing_query& query) {
+    listing_filter filter;
+    // With the domain (and the cursor), events_by_domain serves the page newest first; an
+    // event_id takes the unique (domain, event_id) index; the other filters are checked
+    // on the rows of that walk.
+    filter.equals("e.domain", query.domain)
+        .compare("e.seq", "<", query.before)
+        .equals("e.key_id", query.key_id)
+        .equals("e.name", query.event_name)
+        .equals("e.event_id", query.event_id)
+        .compare("e.received_at", ">=", query.since)
+        .compare("e.received_at", "<", query.until);
     std::lock_guard lock(reader_.mutex);
-    statement_scope s(reader_.db->prepared(
+    return run_listing<event_record>(
+        *reader_.db,
         std::string("SELECT ") + std::string(event_columns) +
-        " FROM events e LEFT JOIN api_keys k ON k.id = e.key_id LEFT JOIN deleted_keys d ON d.id = e.key_id"
-        " WHERE (? IS NULL OR e.domain = ?) AND (? IS NULL OR e.seq < ?)"
-        " AND (?6 IS NULL OR e.key_id = ?6) AND (?7 IS NULL OR e.name = ?7)"
-        " AND (?8 IS NULL OR e.event_id = ?8) AND (?9 IS NULL OR e.received_at >= ?9)"
-        " AND (?10 IS NULL OR e.received_at < ?10)"
-        " ORDER BY e.seq DESC LIMIT ?5"));
-    s->bind(6, query.key_id).bind(7, query.event_name).bind(8, query.event_id).bind(9, query.since).bind(10, query.until);
-    return run_listing<event_record>(*s, query, read_event<statement_row>, &event_record::seq);
+            " FROM events e LEFT JOIN api_keys k ON k.id = e.key_id LEFT JOIN deleted_keys d ON d.id = e.key_id" +
+            filter.where() + " ORDER BY e.seq DESC LIMIT ?",
+        filter, query, read_event<statement_row>, &event_record::seq);
 }
 
 page<audit_record> sqlite_storage::list_audit(const listing_query& query) {
+    listing_filter filter;
+    filter.equals("domain", query.domain).compare("id", "<", query.before);
     std::lock_guard lock(reader_.mutex);
-    statement_scope s(reader_.db->prepared(
-        std::string("SELECT ") + std::string(audit_columns) +
-        " FROM audit_log WHERE (? IS NULL OR domain = ?) AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?"));
-    return run_listing<audit_record>(*s, query, read_audit<statement_row>, &audit_record::id);
+    return run_listing<audit_record>(
+        *reader_.db,
+        std::string("SELECT ") + std::string(audit_columns) + " FROM audit_log" + filter.where() +
+            " ORDER BY id DESC LIMIT ?",
+        filter, query, read_audit<statement_row>, &audit_record::id);
 }
 
 std::int64_t sqlite_storage::purge_events(util::millis before, int limit) {
