@@ -18,7 +18,7 @@ SCENARIO=${2:-single}
 MODE=${3:-wrk}
 CONNS=${CONNS:-50} WARM=${WARM:-2} DUR=${DUR:-5} REQUESTS=${REQUESTS:-20000}
 WORK=$(mktemp -d)
-trap 'kill $PID 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $PID 2>/dev/null || true; wait 2>/dev/null || true; grep -v "\"msg\":\"request\"" "$WORK/server.log" >/tmp/profile-server.log; rm -rf "$WORK"' EXIT
 TOKEN=profile-admin-token-0123456789abcdef
 
 env_vars=(CC_LISTEN=127.0.0.1:0 CC_ADMIN_TOKEN=$TOKEN CC_DATABASE="$WORK/cc.db" CC_MAX_CONNECTIONS=20000
@@ -72,7 +72,7 @@ fi
 
 path=/__cc/inbound
 [[ $SCENARIO == batch100 ]] && path=/__cc/inbound/batch
-wrk -t2 -c"$CONNS" -d"${WARM}s" -s "$BENCH_DIR/$SCENARIO.lua" "$URL$path" >/dev/null 2>&1
+((WARM > 0)) && BENCH_RUN=w$$ wrk -t2 -c"$CONNS" -d"${WARM}s" -s "$BENCH_DIR/$SCENARIO.lua" "$URL$path" >/dev/null 2>&1
 before=$(thread_ticks)
 out=$(/usr/bin/time -f "wrk cpu: %U user %S sys" wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$BENCH_DIR/$SCENARIO.lua" "$URL$path" 2>&1)
 after=$(thread_ticks)

@@ -70,6 +70,7 @@ intake::inbound_call inbound_api::call_of(web::request_context& ctx) {
         call.content_encoding.append(it->value().data(), it->value().size());
     }
     call.body = std::move(ctx.req.body());
+    call.run_on_origin = ctx.run_here;
     return call;
 }
 

@@ -14,6 +14,7 @@ event_writer::event_writer(storage::store& store, std::size_t max_batch_events, 
       max_batch_events_(max_batch_events),
       queue_capacity_(queue_capacity),
       queue_max_bytes_(queue_max_bytes) {
+    if (store_.defers_event_sync()) sync_thread_ = std::thread([this] { run_sync(); });
     thread_ = std::thread([this] { run(); });
 }
 
@@ -56,6 +57,13 @@ void event_writer::stop() {
     }
     wake_.notify_one();
     if (thread_.joinable()) thread_.join();
+    // The writer has handed over its last group: the sync stage drains, then ends.
+    {
+        std::lock_guard lock(sync_mutex_);
+        sync_stopping_ = true;
+    }
+    sync_wake_.notify_one();
+    if (sync_thread_.joinable()) sync_thread_.join();
 }
 
 std::size_t event_writer::queued_events() const {
@@ -104,8 +112,6 @@ void event_writer::commit(std::vector<pending>& group) {
     try {
         outcomes = store_.insert_events(inserts);
         metrics.commit_batch_size.observe({}, static_cast<double>(inserts.size()));
-        metrics.commit_duration.observe(
-            {}, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     } catch (const storage::storage_error& e) {
         metrics.commit_failures.inc({});
         ops::log(spdlog::level::err, "event commit failed",
@@ -117,6 +123,57 @@ void event_writer::commit(std::vector<pending>& group) {
         queued_bytes_ -= bytes;
         metrics.writer_queue_depth = static_cast<std::int64_t>(queued_events_);
     }
+    if (outcomes && sync_thread_.joinable()) {
+        {
+            std::lock_guard lock(sync_mutex_);
+            unsynced_.push_back({std::move(group), std::move(*outcomes), started});
+        }
+        sync_wake_.notify_one();
+        return;
+    }
+    if (outcomes) {
+        metrics.commit_duration.observe(
+            {}, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    complete(group, outcomes);
+}
+
+void event_writer::run_sync() {
+    auto& metrics = ops::global_metrics();
+    std::vector<committed> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(sync_mutex_);
+            sync_wake_.wait(lock, [this] { return sync_stopping_ || !unsynced_.empty(); });
+            if (unsynced_.empty()) return;  // stopping, and every group is completed
+            batch.swap(unsynced_);
+        }
+        // One sync covers every group committed before it.
+        bool durable = true;
+        try {
+            store_.sync_events();
+        } catch (const storage::storage_error& e) {
+            // The rows are committed but may not be on disk: answer as a failed commit, so
+            // clients retry (a retry of a stored event is then a duplicate, not a loss).
+            durable = false;
+            metrics.commit_failures.inc({});
+            ops::log(spdlog::level::err, "event sync failed", {{"error", e.what()}, {"sqlite_code", e.code()}});
+        }
+        const auto now = std::chrono::steady_clock::now();
+        for (auto& c : batch) {
+            if (durable) {
+                metrics.commit_duration.observe({}, std::chrono::duration<double>(now - c.started).count());
+                complete(c.group, std::move(c.outcomes));
+            } else {
+                complete(c.group, std::nullopt);
+            }
+        }
+        batch.clear();
+    }
+}
+
+void event_writer::complete(std::vector<pending>& group,
+                            const std::optional<std::vector<storage::insert_outcome>>& outcomes) {
     std::size_t offset = 0;
     for (auto& p : group) {
         const auto n = p.request.events.size();

@@ -35,11 +35,21 @@ auto async_handle(const handler& h, request_context& ctx, Token&& token) {
     return net::async_initiate<Token, void(response)>(
         [&h, &ctx](auto completion) {
             using completion_t = decltype(completion);
-            auto shared = std::make_shared<completion_t>(std::move(completion));
-            auto executor = net::get_associated_executor(*shared);
+            struct state {
+                completion_t completion;
+                bool initiating = true;
+            };
+            auto shared = std::make_shared<state>(state{std::move(completion)});
+            auto executor = net::get_associated_executor(shared->completion);
+            ctx.run_here = [executor](std::function<void()> work) { net::post(executor, std::move(work)); };
             h(ctx, [shared, executor](response res) {
-                net::post(executor, [shared, res = std::move(res)]() mutable { (*shared)(std::move(res)); });
+                // Already on the connection's thread (and not inside this initiation): resume
+                // the request at once instead of queueing it behind other work.
+                const auto* own = executor.template target<net::io_context::executor_type>();
+                if (!shared->initiating && own && own->running_in_this_thread()) return shared->completion(std::move(res));
+                net::post(executor, [shared, res = std::move(res)]() mutable { shared->completion(std::move(res)); });
             });
+            shared->initiating = false;
         },
         token);
 }
@@ -290,7 +300,7 @@ net::awaitable<void> serve_requests(Stream& stream, const std::string& peer, con
         const auto [path, query] = split_target(std::string_view(req.target().data(), req.target().size()));
         auto match = env.routes.match(req.method(), path);
         request_context ctx{req, std::move(request_id), client_address(peer, req, env.options.trusted_proxies), match.pattern,
-                            std::move(match.params), {}, {}, {}, {}};
+                            std::move(match.params), {}, {}, {}, {}, {}};
 
         // Decide what can be decided from the head before reading any of the body: a
         // declared length over the limit, then the route's own check (the inbound key).

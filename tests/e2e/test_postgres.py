@@ -72,7 +72,7 @@ class PostgresStartupTest(CcTestCase):
         self.assertEqual(first.returncode, 0, first.stderr)
         line = json.loads(first.stdout.decode().strip().splitlines()[-1])
         self.assertEqual(line["backend"], "postgres")
-        self.assertEqual(line["applied"], [1, 2, 3])
+        self.assertEqual(line["applied"], [1, 2, 3, 4])
         again = cli(["migrate"], url)
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual(json.loads(again.stdout.decode().strip().splitlines()[-1])["applied"], [])

@@ -112,6 +112,8 @@ public:
     std::vector<storage::domain_record> load_domains() override { return inner_.load_domains(); }
     std::vector<storage::key_record> load_keys() override { return inner_.load_keys(); }
     std::int64_t registry_version() override { return inner_.registry_version(); }
+    bool defers_event_sync() const override { return inner_.defers_event_sync(); }
+    void sync_events() override { inner_.sync_events(); }
     std::vector<insert_outcome> insert_events(std::span<const storage::event_insert> events) override {
         {
             std::unique_lock lock(mutex_);
@@ -137,6 +139,80 @@ private:
     bool open_ = false;
     int started_ = 0;
     std::vector<std::size_t> sizes_;
+};
+
+/// Delegates to a real store but defers the sync of its commits, and holds every
+/// sync_events() until the test releases it (or makes it fail): shows what the writer
+/// acknowledges before and after its events are durable.
+class sync_gated_store final : public storage::store {
+public:
+    explicit sync_gated_store(storage::store& inner) : inner_(inner) {}
+
+    /// Lets `n` more syncs return (each one fails when `fail` is set).
+    void release(int n, bool fail = false) {
+        {
+            std::lock_guard lock(mutex_);
+            allowed_ += n;
+            fail_ = fail;
+        }
+        cv_.notify_all();
+    }
+    /// Waits until `n` syncs have started.
+    bool wait_for_syncs(int n) {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return started_ >= n; });
+    }
+    /// Waits until `n` inserts have returned.
+    bool wait_for_commits(int n) {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return commits_ >= n; });
+    }
+
+    bool defers_event_sync() const override { return true; }
+    void sync_events() override {
+        std::unique_lock lock(mutex_);
+        ++started_;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return allowed_ > 0; });
+        --allowed_;
+        if (fail_) throw storage::storage_error("cannot sync the write-ahead log: Input/output error", 10);
+    }
+    std::vector<insert_outcome> insert_events(std::span<const storage::event_insert> events) override {
+        auto result = inner_.insert_events(events);
+        {
+            std::lock_guard lock(mutex_);
+            ++commits_;
+        }
+        cv_.notify_all();
+        return result;
+    }
+    std::unique_ptr<storage::admin_transaction> begin_admin(bool write) override { return inner_.begin_admin(write); }
+    std::vector<storage::domain_record> load_domains() override { return inner_.load_domains(); }
+    std::vector<storage::key_record> load_keys() override { return inner_.load_keys(); }
+    std::int64_t registry_version() override { return inner_.registry_version(); }
+    storage::page<storage::event_record> list_events(const storage::listing_query& q) override { return inner_.list_events(q); }
+    storage::page<storage::audit_record> list_audit(const storage::listing_query& q) override { return inner_.list_audit(q); }
+    std::int64_t purge_events(util::millis before, int limit) override { return inner_.purge_events(before, limit); }
+    void save_last_used(std::span<const storage::last_used_update> u) override { inner_.save_last_used(u); }
+    void check() override { inner_.check(); }
+    void checkpoint() override { inner_.checkpoint(); }
+    void backup(const std::string& path) override { inner_.backup(path); }
+
+private:
+    storage::store& inner_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    int allowed_ = 0;
+    int started_ = 0;
+    int commits_ = 0;
+    bool fail_ = false;
+};
+
+/// Lets every held sync return when the scope ends, so a failed assertion never leaves
+/// the writer's destructor waiting. Declare it after the writer.
+struct sync_releaser {
+    sync_gated_store& store;
+    ~sync_releaser() { store.release(1'000'000); }
 };
 
 /// Opens the gate when the scope ends, so a failed assertion never leaves the writer's
@@ -428,4 +504,86 @@ TEST(EventWriter, StorageFailureCompletesWithNullopt) {
     for (std::size_t slot = 0; slot < 3; ++slot) EXPECT_FALSE(done.result(slot).has_value()) << slot;
     EXPECT_GE(store.calls.load(), 2);
     EXPECT_EQ(store.events_seen.load(), 4u);
+}
+
+TEST_F(EventWriterTest, DeferredSyncAcknowledgesOnlyAfterTheSyncReturns) {
+    sync_gated_store store(store_);
+    event_writer writer(store, 100, 1000);
+    sync_releaser releaser{store};
+    ASSERT_TRUE(writer.submit(make_request({"d1"}), done.make(0)));
+    ASSERT_TRUE(store.wait_for_syncs(1));
+    // Committed (readable) but not yet durable: nothing is acknowledged.
+    EXPECT_EQ(stored_events(store_), 1u);
+    EXPECT_EQ(done.calls(), 0u);
+    store.release(1);
+    ASSERT_TRUE(done.wait_for(1));
+    EXPECT_EQ(*done.result(0), (std::vector<insert_outcome>{insert_outcome::inserted}));
+}
+
+TEST_F(EventWriterTest, GroupsCommittedDuringASyncAreAcknowledgedByTheNextOne) {
+    sync_gated_store store(store_);
+    event_writer writer(store, 100, 1000);
+    sync_releaser releaser{store};
+    ASSERT_TRUE(writer.submit(make_request({"a1"}), done.make(0)));
+    ASSERT_TRUE(store.wait_for_syncs(1));
+    // The writer does not wait for the sync: later requests are committed meanwhile.
+    ASSERT_TRUE(writer.submit(make_request({"b1"}), done.make(1)));
+    ASSERT_TRUE(store.wait_for_commits(2));
+    ASSERT_TRUE(writer.submit(make_request({"c1", "a1"}), done.make(2)));
+    ASSERT_TRUE(store.wait_for_commits(3));
+    EXPECT_EQ(done.calls(), 0u);
+    // The first sync covers the first group only; what was committed after it began
+    // waits for a later one (the last group may be handed over just after the second
+    // sync began, so allow two).
+    store.release(1);
+    ASSERT_TRUE(done.wait_for(1));
+    ASSERT_TRUE(store.wait_for_syncs(2));
+    EXPECT_EQ(done.calls(), 1u);
+    store.release(2);
+    ASSERT_TRUE(done.wait_for(3));
+    EXPECT_EQ(*done.result(1), (std::vector<insert_outcome>{insert_outcome::inserted}));
+    EXPECT_EQ(*done.result(2), (std::vector<insert_outcome>{insert_outcome::inserted, insert_outcome::duplicate}));
+}
+
+TEST_F(EventWriterTest, AFailedSyncAnswersItsGroupsAsFailed) {
+    sync_gated_store store(store_);
+    event_writer writer(store, 100, 1000);
+    sync_releaser releaser{store};
+    ASSERT_TRUE(writer.submit(make_request({"f1"}), done.make(0)));
+    ASSERT_TRUE(store.wait_for_syncs(1));
+    store.release(1, true);
+    ASSERT_TRUE(done.wait_for(1));
+    EXPECT_FALSE(done.result(0).has_value());  // the caller answers 503; a retry is a duplicate
+}
+
+TEST_F(EventWriterTest, StopWaitsForTheSyncOfEveryCommittedGroup) {
+    sync_gated_store store(store_);
+    std::optional<event_writer> writer(std::in_place, store, 100, 1000);
+    ASSERT_TRUE(writer->submit(make_request({"s1"}), done.make(0)));
+    ASSERT_TRUE(store.wait_for_syncs(1));
+    std::thread releasing([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        store.release(1'000'000);
+    });
+    writer.reset();  // returns only once the group is durable and acknowledged
+    EXPECT_EQ(done.calls(), 1u);
+    EXPECT_TRUE(done.result(0).has_value());
+    releasing.join();
+}
+
+TEST(SqliteEventSync, FullSynchronousDefersTheSyncAndNormalDoesNot) {
+    temp_dir dir;
+    auto full = options_for(dir.file("full.db"));
+    full.synchronous = "full";
+    storage::sqlite::sqlite_storage durable(full);
+    EXPECT_TRUE(durable.defers_event_sync());
+    const auto e = make_event("sync-1");
+    const storage::event_insert insert{"example.com", "key_test", 1, &e};
+    ASSERT_EQ(durable.insert_events(std::span(&insert, 1)).size(), 1u);
+    EXPECT_NO_THROW(durable.sync_events());
+
+    auto normal = options_for(dir.file("normal.db"));
+    normal.synchronous = "normal";
+    storage::sqlite::sqlite_storage relaxed(normal);
+    EXPECT_FALSE(relaxed.defers_event_sync());
 }

@@ -27,7 +27,7 @@ response call(const router& routes, verb method, const std::string& path, const 
     if (!origin.empty()) req.set(bhttp::field::origin, origin);
     const auto match = routes.match(method, path);
     EXPECT_NE(match.found, nullptr);
-    request_context ctx{req, "req_test", "127.0.0.1", match.pattern, match.params, {}, {}, {}, {}};
+    request_context ctx{req, "req_test", "127.0.0.1", match.pattern, match.params, {}, {}, {}, {}, {}};
     std::optional<response> answered;
     match.found->handle(ctx, [&answered](response res) { answered = std::move(res); });
     EXPECT_TRUE(answered.has_value());

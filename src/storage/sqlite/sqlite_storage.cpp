@@ -218,6 +218,14 @@ sqlite_storage::sqlite_storage(const connection_options& options) {
     // 16 MiB (SQLite's default is 2 MiB) keeps their upper levels in memory instead of
     // reading them back from the file on every commit.
     writer_.db->exec("PRAGMA cache_size = -16384");
+    // Full durability without the writer waiting for the disk: its commits skip the
+    // fsync, and event_writer acknowledges a group only after a sync_events() that
+    // follows it (wal_sync). Every other connection keeps the configured level.
+    if (options.synchronous == "full" || options.synchronous == "extra") {
+        writer_.db->exec("PRAGMA synchronous = NORMAL");
+        event_sync_ = std::make_unique<wal_sync>(
+            sqlite3_filename_wal(sqlite3_db_filename(writer_.db->handle(), "main")));
+    }
     admin_.db = std::make_unique<database>(options);
     reader_.db = std::make_unique<database>(options);
     probe_.db = std::make_unique<database>(options);
@@ -291,6 +299,10 @@ std::vector<insert_outcome> sqlite_storage::insert_events(std::span<const event_
     }
     tx.commit();
     return outcomes;
+}
+
+void sqlite_storage::sync_events() {
+    if (event_sync_) event_sync_->sync();
 }
 
 page<event_record> sqlite_storage::list_events(const listing_query& query) {

@@ -1,4 +1,5 @@
 #pragma once
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -27,6 +28,11 @@ using write_completion = std::function<void(std::optional<std::vector<storage::i
 /// @brief Group commit: requests hand their events to one writer thread, which commits
 /// everything waiting in one transaction (up to a cap) and then completes each request.
 /// Under load, one fsync acknowledges many requests.
+///
+/// When the store defers the sync of its commits (store::defers_event_sync), a second
+/// thread makes them durable: the writer hands each committed group over and starts the
+/// next transaction at once, and the sync thread completes every group it has after one
+/// sync_events(), in commit order. Nothing is acknowledged before it is durable.
 class event_writer {
 public:
     /// @brief Default bound on the bytes of queued events (see queue_max_bytes).
@@ -62,8 +68,17 @@ private:
         std::size_t bytes = 0;
     };
 
+    /// @brief A committed group waiting for the sync that makes it durable.
+    struct committed {
+        std::vector<pending> group;
+        std::vector<storage::insert_outcome> outcomes;
+        std::chrono::steady_clock::time_point started;
+    };
+
     void run();
+    void run_sync();
     void commit(std::vector<pending>& group);
+    static void complete(std::vector<pending>& group, const std::optional<std::vector<storage::insert_outcome>>& outcomes);
 
     storage::store& store_;
     const std::size_t max_batch_events_;
@@ -76,6 +91,13 @@ private:
     std::size_t queued_bytes_ = 0;
     bool stopping_ = false;
     std::thread thread_;
+
+    // The sync stage (used only when the store defers its syncs).
+    std::mutex sync_mutex_;
+    std::condition_variable sync_wake_;
+    std::vector<committed> unsynced_;
+    bool sync_stopping_ = false;
+    std::thread sync_thread_;
 };
 
 }  // namespace cc::intake

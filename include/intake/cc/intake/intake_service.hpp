@@ -32,6 +32,9 @@ struct inbound_call {
     /// @brief The key, when identify() already accepted it for this call (from the header
     /// block, before the body was read); receive_* then do not look it up again.
     std::optional<keys::key_lookup> identified;
+    /// @brief Runs work on the request's own thread (its connection's); when set, what
+    /// follows a commit runs there instead of on the event writer's thread.
+    std::function<void(std::function<void()>)> run_on_origin;
 };
 
 /// @brief What became of one event (the API renders it as text).

@@ -85,6 +85,12 @@ public:
     /// @brief Stores a group of events in one transaction (group commit); returns one
     /// outcome per event, in order. All or nothing: on error nothing is stored.
     virtual std::vector<insert_outcome> insert_events(std::span<const event_insert> events) = 0;
+    /// @brief True when insert_events returns before its commit is durable: the caller
+    /// then acknowledges nothing until a later sync_events() has returned.
+    virtual bool defers_event_sync() const { return false; }
+    /// @brief Makes every insert_events that has returned durable (one sync for many
+    /// commits). A no-op where each commit is durable already.
+    virtual void sync_events() {}
     virtual page<event_record> list_events(const listing_query& query) = 0;
     virtual page<audit_record> list_audit(const listing_query& query) = 0;
     /// @brief Deletes up to `limit` events received before `before`; returns how many.

@@ -36,6 +36,10 @@ struct request_context {
     /// @brief What a route's header check hands to its handler (e.g. the identified key),
     /// so the handler does not repeat the work. Empty unless the route's check set it.
     std::any route_state;
+    /// @brief Runs work on the connection's own thread, from any thread: a handler that
+    /// finished elsewhere (the event writer) hands the rest of its work back here, so that
+    /// thread is free sooner. Set while the route's handler runs.
+    std::function<void(std::function<void()>)> run_here;
 
     /// @brief A path parameter by name (empty when absent).
     const std::string& param(const std::string& name) const;

@@ -6,6 +6,7 @@
 #include "cc/storage/migrations.hpp"
 #include "cc/storage/sqlite/database.hpp"
 #include "cc/storage/sqlite/wal_checkpointer.hpp"
+#include "cc/storage/sqlite/wal_sync.hpp"
 #include "cc/storage/store.hpp"
 
 namespace cc::storage::sqlite {
@@ -28,6 +29,8 @@ public:
     std::vector<key_record> load_keys() override;
     std::int64_t registry_version() override;
     std::vector<insert_outcome> insert_events(std::span<const event_insert> events) override;
+    bool defers_event_sync() const override { return event_sync_ != nullptr; }
+    void sync_events() override;
     page<event_record> list_events(const listing_query& query) override;
     page<audit_record> list_audit(const listing_query& query) override;
     std::int64_t purge_events(util::millis before, int limit) override;
@@ -61,6 +64,7 @@ private:
     connection reader_;  ///< listings and loads; WAL lets it read while others write
     connection probe_;   ///< readiness checks only, so a long listing never delays them
     std::unique_ptr<wal_checkpointer> checkpointer_;  ///< its own connection and thread
+    std::unique_ptr<wal_sync> event_sync_;            ///< set when event commits defer their sync
 };
 
 }  // namespace cc::storage::sqlite
