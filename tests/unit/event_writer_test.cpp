@@ -83,9 +83,35 @@ private:
 
 /// Delegates to a real store, but holds every insert until the gate is opened, and
 /// reports when an insert has started: lets a test fill the queue deterministically.
-class gated_store final : public storage::store {
+/// Forwards every call to a real store; the test stores below override what they watch.
+class delegating_store : public storage::store {
 public:
-    explicit gated_store(storage::store& inner) : inner_(inner) {}
+    explicit delegating_store(storage::store& inner) : inner_(inner) {}
+
+    std::unique_ptr<storage::admin_transaction> begin_admin(bool write) override { return inner_.begin_admin(write); }
+    std::vector<storage::domain_record> load_domains() override { return inner_.load_domains(); }
+    std::vector<storage::key_record> load_keys() override { return inner_.load_keys(); }
+    std::int64_t registry_version() override { return inner_.registry_version(); }
+    bool defers_event_sync() const override { return inner_.defers_event_sync(); }
+    void sync_events() override { inner_.sync_events(); }
+    std::vector<insert_outcome> insert_events(std::span<const storage::event_insert> events) override {
+        return inner_.insert_events(events);
+    }
+    storage::page<storage::event_record> list_events(const storage::listing_query& q) override { return inner_.list_events(q); }
+    storage::page<storage::audit_record> list_audit(const storage::listing_query& q) override { return inner_.list_audit(q); }
+    std::int64_t purge_events(util::millis before, int limit) override { return inner_.purge_events(before, limit); }
+    void save_last_used(std::span<const storage::last_used_update> u) override { inner_.save_last_used(u); }
+    void check() override { inner_.check(); }
+    void checkpoint() override { inner_.checkpoint(); }
+    void backup(const std::string& path) override { inner_.backup(path); }
+
+protected:
+    storage::store& inner_;
+};
+
+class gated_store final : public delegating_store {
+public:
+    using delegating_store::delegating_store;
 
     void open() {
         {
@@ -108,12 +134,6 @@ public:
         return sizes_;
     }
 
-    std::unique_ptr<storage::admin_transaction> begin_admin(bool write) override { return inner_.begin_admin(write); }
-    std::vector<storage::domain_record> load_domains() override { return inner_.load_domains(); }
-    std::vector<storage::key_record> load_keys() override { return inner_.load_keys(); }
-    std::int64_t registry_version() override { return inner_.registry_version(); }
-    bool defers_event_sync() const override { return inner_.defers_event_sync(); }
-    void sync_events() override { inner_.sync_events(); }
     std::vector<insert_outcome> insert_events(std::span<const storage::event_insert> events) override {
         {
             std::unique_lock lock(mutex_);
@@ -124,16 +144,8 @@ public:
         }
         return inner_.insert_events(events);
     }
-    storage::page<storage::event_record> list_events(const storage::listing_query& q) override { return inner_.list_events(q); }
-    storage::page<storage::audit_record> list_audit(const storage::listing_query& q) override { return inner_.list_audit(q); }
-    std::int64_t purge_events(util::millis before, int limit) override { return inner_.purge_events(before, limit); }
-    void save_last_used(std::span<const storage::last_used_update> u) override { inner_.save_last_used(u); }
-    void check() override { inner_.check(); }
-    void checkpoint() override { inner_.checkpoint(); }
-    void backup(const std::string& path) override { inner_.backup(path); }
 
 private:
-    storage::store& inner_;
     std::mutex mutex_;
     std::condition_variable cv_;
     bool open_ = false;
@@ -144,9 +156,9 @@ private:
 /// Delegates to a real store but defers the sync of its commits, and holds every
 /// sync_events() until the test releases it (or makes it fail): shows what the writer
 /// acknowledges before and after its events are durable.
-class sync_gated_store final : public storage::store {
+class sync_gated_store final : public delegating_store {
 public:
-    explicit sync_gated_store(storage::store& inner) : inner_(inner) {}
+    using delegating_store::delegating_store;
 
     /// Lets `n` more syncs return (each one fails when `fail` is set).
     void release(int n, bool fail = false) {
@@ -186,20 +198,8 @@ public:
         cv_.notify_all();
         return result;
     }
-    std::unique_ptr<storage::admin_transaction> begin_admin(bool write) override { return inner_.begin_admin(write); }
-    std::vector<storage::domain_record> load_domains() override { return inner_.load_domains(); }
-    std::vector<storage::key_record> load_keys() override { return inner_.load_keys(); }
-    std::int64_t registry_version() override { return inner_.registry_version(); }
-    storage::page<storage::event_record> list_events(const storage::listing_query& q) override { return inner_.list_events(q); }
-    storage::page<storage::audit_record> list_audit(const storage::listing_query& q) override { return inner_.list_audit(q); }
-    std::int64_t purge_events(util::millis before, int limit) override { return inner_.purge_events(before, limit); }
-    void save_last_used(std::span<const storage::last_used_update> u) override { inner_.save_last_used(u); }
-    void check() override { inner_.check(); }
-    void checkpoint() override { inner_.checkpoint(); }
-    void backup(const std::string& path) override { inner_.backup(path); }
 
 private:
-    storage::store& inner_;
     std::mutex mutex_;
     std::condition_variable cv_;
     int allowed_ = 0;
