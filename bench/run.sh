@@ -503,7 +503,7 @@ print("  %-10s %-12s %-8s c=%-5d %9.0f req/s %10s ev/s  p50 %7.2f  p90 %7.2f  p9
     r.get("others_cpu_pct", 0), r["peak_rss_mib"],
     "" if hon is None else ("  honest" if hon else "  HONESTY FAILED: " + r.get("honesty_note", ""))), file=sys.stderr)
 if r.get("commits"):
-    print("  %47s writer: %d commits (%.0f/s), %.1f events/commit, %.2f ms/commit, busy %.0f%%" % (
+    print("  %47s writer: %d commits (%.0f/s), %.1f events/commit, %.2f ms commit to durable, in flight %.0f%% (over 100%%: commits overlap their syncs)" % (
         "", r["commits"], r["commits_per_s"], r["events_per_commit"], r["commit_ms_mean"], r["writer_busy_pct"]), file=sys.stderr)
 ' "$line"
 }
