@@ -44,9 +44,10 @@ auto async_handle(const handler& h, request_context& ctx, Token&& token) {
             ctx.run_here = [executor](std::function<void()> work) { net::post(executor, std::move(work)); };
             h(ctx, [shared, executor](response res) {
                 // Already on the connection's thread (and not inside this initiation): resume
-                // the request at once instead of queueing it behind other work.
+                // the request at once instead of queueing it behind other work. `initiating`
+                // is read only on that thread, the one that writes it.
                 const auto* own = executor.template target<net::io_context::executor_type>();
-                if (!shared->initiating && own && own->running_in_this_thread()) return shared->completion(std::move(res));
+                if (own && own->running_in_this_thread() && !shared->initiating) return shared->completion(std::move(res));
                 net::post(executor, [shared, res = std::move(res)]() mutable { shared->completion(std::move(res)); });
             });
             shared->initiating = false;
